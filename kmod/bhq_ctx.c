@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bhq contexts: creation and destruction, the kthread that polls a
+ * threaded context, and the per-CPU contexts with CPU hotplug.
+ *
+ * CPU hotplug: a per-CPU context's thread is bound to its CPU while the
+ * CPU is online.  When the CPU goes offline the thread is unbound and
+ * keeps serving the context from the remaining CPUs, as workqueue does
+ * for the pools of an offline CPU, so nothing scheduled on it is stuck;
+ * when the CPU comes back the thread is bound to it again.
+ */
+
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/err.h>
+#include <linux/export.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "bhq_internal.h"
+
+/* Sleeping for idle BHs may end this much late, to batch timer wakeups. */
+#define BHQ_IDLE_SLACK_NS	(NSEC_PER_MSEC / 2)
+
+static DEFINE_PER_CPU(struct bhq_ctx *, bhq_cpu_ctxs);
+static enum cpuhp_state bhq_cpuhp_state;
+
+/* All contexts, for unique names.  Protected by bhq_ctx_mutex. */
+static LIST_HEAD(bhq_ctx_list);
+static DEFINE_MUTEX(bhq_ctx_mutex);
+
+/*
+ * Sleep as bhq_compute_timeout() said.  Returns true when woken before
+ * the timeout, so that the caller computes the timeout again instead of
+ * running idle BHs early.  Called in TASK_IDLE.
+ */
+static bool bhq_thread_sleep(s64 timeout)
+{
+	ktime_t expires;
+
+	if (timeout == BHQ_TIMEOUT_INFINITE) {
+		schedule();
+		return true;
+	}
+	expires = ns_to_ktime(timeout);
+	return schedule_hrtimeout_range(&expires, BHQ_IDLE_SLACK_NS,
+					HRTIMER_MODE_REL) != 0;
+}
+
+/*
+ * The loop of a threaded context.  set_current_state() comes before the
+ * timeout is computed, so a scheduler that publishes a BH after we read
+ * the list finds us in TASK_IDLE and its wake_up_process() makes
+ * schedule() return at once (the usual lost-wakeup rule; the barrier
+ * pairing is described in bhq_queue.c).
+ */
+static int bhq_thread_fn(void *arg)
+{
+	struct bhq_ctx *ctx = arg;
+
+	for (;;) {
+		s64 timeout;
+
+		set_current_state(TASK_IDLE);
+		if (kthread_should_stop())
+			break;
+		timeout = bhq_compute_timeout(ctx);
+		if (timeout && bhq_thread_sleep(timeout))
+			continue;
+		__set_current_state(TASK_RUNNING);
+		__bhq_poll(ctx);
+		cond_resched();
+	}
+	__set_current_state(TASK_RUNNING);
+	/* destroy: everything scheduled before it runs in this thread. */
+	bhq_ctx_drain(ctx);
+	return 0;
+}
+
+static bool bhq_ctx_name_valid(const char *name)
+{
+	size_t len = name ? strnlen(name, BHQ_CTX_NAME_MAX + 1) : 0;
+
+	return len && len <= BHQ_CTX_NAME_MAX && !strchr(name, '/') &&
+	       strcmp(name, ".") && strcmp(name, "..") &&
+	       strcmp(name, "summary");
+}
+
+static struct bhq_ctx *bhq_ctx_find(const char *name)
+{
+	struct bhq_ctx *ctx;
+
+	lockdep_assert_held(&bhq_ctx_mutex);
+	list_for_each_entry(ctx, &bhq_ctx_list, link) {
+		if (!strcmp(ctx->name, name))
+			return ctx;
+	}
+	return NULL;
+}
+
+static struct bhq_ctx *bhq_ctx_alloc(const char *name, int cpu)
+{
+	int node = cpu >= 0 ? cpu_to_node(cpu) : NUMA_NO_NODE;
+	struct bhq_ctx *ctx;
+
+	ctx = kzalloc_node(sizeof(*ctx), GFP_KERNEL, node);
+	if (!ctx)
+		return NULL;
+	ctx->counters = alloc_percpu(struct bhq_counters);
+	if (!ctx->counters) {
+		kfree(ctx);
+		return NULL;
+	}
+	bhq_ctx_init_queue(ctx);
+	ctx->cpu = cpu;
+	strscpy(ctx->name, name, sizeof(ctx->name));
+	return ctx;
+}
+
+static void bhq_ctx_free(struct bhq_ctx *ctx)
+{
+	free_percpu(ctx->counters);
+	kfree(ctx);
+}
+
+/* Make @ctx visible: in the list of contexts and in debugfs. */
+static int bhq_ctx_register(struct bhq_ctx *ctx)
+{
+	mutex_lock(&bhq_ctx_mutex);
+	if (bhq_ctx_find(ctx->name)) {
+		mutex_unlock(&bhq_ctx_mutex);
+		return -EEXIST;
+	}
+	list_add_tail(&ctx->link, &bhq_ctx_list);
+	mutex_unlock(&bhq_ctx_mutex);
+	bhq_debugfs_add_ctx(ctx);
+	return 0;
+}
+
+static void bhq_ctx_unregister(struct bhq_ctx *ctx)
+{
+	bhq_debugfs_del_ctx(ctx);
+	mutex_lock(&bhq_ctx_mutex);
+	list_del(&ctx->link);
+	mutex_unlock(&bhq_ctx_mutex);
+}
+
+/* Stop the thread, which drains; or drain a manual context here. */
+static void bhq_ctx_teardown(struct bhq_ctx *ctx)
+{
+	bhq_ctx_unregister(ctx);
+	if (ctx->thread)
+		kthread_stop(ctx->thread);
+	else
+		bhq_ctx_drain(ctx);
+	bhq_ctx_orphan_live(ctx);
+	bhq_ctx_free(ctx);
+}
+
+struct bhq_ctx *bhq_ctx_create(const char *name, unsigned int flags)
+{
+	struct task_struct *thread;
+	struct bhq_ctx *ctx;
+	int err;
+
+	might_sleep();
+	if (flags & ~BHQ_CTX_MANUAL) {
+		pr_err("bhq: bhq_ctx_create(%s): unknown flags %#x\n",
+		       name, flags & ~BHQ_CTX_MANUAL);
+		return ERR_PTR(-EINVAL);
+	}
+	if (!bhq_ctx_name_valid(name)) {
+		pr_err("bhq: bhq_ctx_create(): invalid name \"%s\": 1 to %d characters, no '/'\n",
+		       name, BHQ_CTX_NAME_MAX);
+		return ERR_PTR(-EINVAL);
+	}
+
+	ctx = bhq_ctx_alloc(name, -1);
+	if (!ctx)
+		return ERR_PTR(-ENOMEM);
+
+	if (!(flags & BHQ_CTX_MANUAL)) {
+		thread = kthread_create(bhq_thread_fn, ctx, "%s", name);
+		if (IS_ERR(thread)) {
+			err = PTR_ERR(thread);
+			goto err_free_ctx;
+		}
+		ctx->thread = thread;
+	}
+
+	err = bhq_ctx_register(ctx);
+	if (err)
+		goto err_stop_thread;
+	if (ctx->thread)
+		wake_up_process(ctx->thread);
+	return ctx;
+
+err_stop_thread:
+	if (ctx->thread)
+		kthread_stop(ctx->thread);
+err_free_ctx:
+	bhq_ctx_free(ctx);
+	return ERR_PTR(err);
+}
+EXPORT_SYMBOL_GPL(bhq_ctx_create);
+
+void bhq_ctx_destroy(struct bhq_ctx *ctx)
+{
+	if (IS_ERR_OR_NULL(ctx))
+		return;
+	might_sleep();
+	if (WARN_ONCE(ctx->cpu >= 0, "bhq: per-CPU context %s cannot be destroyed\n",
+		      ctx->name))
+		return;
+	if (WARN_ONCE(bhq_in_own_callback(ctx),
+		      "bhq: context %s destroyed from its own callback\n", ctx->name))
+		return;
+	bhq_ctx_teardown(ctx);
+}
+EXPORT_SYMBOL_GPL(bhq_ctx_destroy);
+
+void bhq_ctx_flush(struct bhq_ctx *ctx)
+{
+	might_sleep();
+	if (WARN_ONCE(bhq_in_own_callback(ctx),
+		      "bhq: bhq_ctx_flush(%s) from a callback of the same context would deadlock\n",
+		      ctx->name))
+		return;
+	bhq_flush_barrier(ctx);
+}
+EXPORT_SYMBOL_GPL(bhq_ctx_flush);
+
+struct bhq_ctx *bhq_cpu_ctx(unsigned int cpu)
+{
+	if (WARN_ONCE(cpu >= nr_cpu_ids || !cpu_possible(cpu),
+		      "bhq: bhq_cpu_ctx(%u): not a possible CPU\n", cpu))
+		return NULL;
+	return per_cpu(bhq_cpu_ctxs, cpu);
+}
+EXPORT_SYMBOL_GPL(bhq_cpu_ctx);
+
+static int bhq_cpu_online(unsigned int cpu)
+{
+	struct bhq_ctx *ctx = per_cpu(bhq_cpu_ctxs, cpu);
+
+	return set_cpus_allowed_ptr(ctx->thread, cpumask_of(cpu));
+}
+
+static int bhq_cpu_offline(unsigned int cpu)
+{
+	struct bhq_ctx *ctx = per_cpu(bhq_cpu_ctxs, cpu);
+
+	/* Keep serving it from the other CPUs; see the top of this file. */
+	return set_cpus_allowed_ptr(ctx->thread, cpu_possible_mask);
+}
+
+static int bhq_cpu_ctx_create(unsigned int cpu)
+{
+	struct task_struct *thread;
+	struct bhq_ctx *ctx;
+	char name[16];
+	int err;
+
+	snprintf(name, sizeof(name), "cpu%u", cpu);
+	ctx = bhq_ctx_alloc(name, cpu);
+	if (!ctx)
+		return -ENOMEM;
+
+	thread = kthread_create_on_node(bhq_thread_fn, ctx, cpu_to_node(cpu),
+					"bhq/%u", cpu);
+	if (IS_ERR(thread)) {
+		err = PTR_ERR(thread);
+		goto err_free_ctx;
+	}
+	ctx->thread = thread;
+	/* Offline CPUs' threads run unbound until bhq_cpu_online(). */
+	if (cpu_online(cpu))
+		kthread_bind(thread, cpu);
+
+	err = bhq_ctx_register(ctx);
+	if (err)
+		goto err_stop_thread;
+	per_cpu(bhq_cpu_ctxs, cpu) = ctx;
+	wake_up_process(thread);
+	return 0;
+
+err_stop_thread:
+	kthread_stop(thread);
+err_free_ctx:
+	bhq_ctx_free(ctx);
+	return err;
+}
+
+void bhq_cpu_ctxs_exit(void)
+{
+	unsigned int cpu;
+
+	if (bhq_cpuhp_state > 0)
+		cpuhp_remove_state_nocalls(bhq_cpuhp_state);
+	bhq_cpuhp_state = 0;
+
+	for_each_possible_cpu(cpu) {
+		struct bhq_ctx *ctx = per_cpu(bhq_cpu_ctxs, cpu);
+
+		if (!ctx)
+			continue;
+		per_cpu(bhq_cpu_ctxs, cpu) = NULL;
+		bhq_ctx_teardown(ctx);
+	}
+}
+
+/*
+ * One context and thread per possible CPU.  Under cpus_read_lock() so
+ * that no CPU changes state between binding the threads and installing
+ * the hotplug callbacks.
+ */
+int bhq_cpu_ctxs_init(void)
+{
+	unsigned int cpu;
+	int ret = 0;
+
+	cpus_read_lock();
+	for_each_possible_cpu(cpu) {
+		ret = bhq_cpu_ctx_create(cpu);
+		if (ret)
+			goto err_unlock;
+	}
+	ret = cpuhp_setup_state_nocalls_cpuslocked(CPUHP_AP_ONLINE_DYN,
+						   "bhq:online",
+						   bhq_cpu_online,
+						   bhq_cpu_offline);
+	if (ret < 0)
+		goto err_unlock;
+	bhq_cpuhp_state = ret;
+	cpus_read_unlock();
+	return 0;
+
+err_unlock:
+	cpus_read_unlock();
+	bhq_cpu_ctxs_exit();
+	return ret;
+}

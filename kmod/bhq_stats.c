@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bhq counters and their debugfs files:
+ *
+ *	/sys/kernel/debug/bhq/summary		all per-CPU contexts together
+ *	/sys/kernel/debug/bhq/<ctx>/stats	one context ("cpuN" per CPU)
+ *
+ * Each file has one "name value" line per counter, in the order of
+ * struct bhq_stats.
+ */
+
+#include <linux/build_bug.h>
+#include <linux/debugfs.h>
+#include <linux/export.h>
+#include <linux/seq_file.h>
+#include <linux/stddef.h>
+
+#include "bhq_internal.h"
+
+static const char *const bhq_stat_names[] = {
+	[BHQ_STAT_SCHEDULED]		= "scheduled",
+	[BHQ_STAT_COALESCED]		= "coalesced",
+	[BHQ_STAT_EXECUTED]		= "executed",
+	[BHQ_STAT_EXECUTED_IDLE]	= "executed_idle",
+	[BHQ_STAT_CANCELLED]		= "cancelled",
+	[BHQ_STAT_DELETED]		= "deleted",
+	[BHQ_STAT_POLLS]		= "polls",
+	[BHQ_STAT_PROGRESS_POLLS]	= "progress_polls",
+	[BHQ_STAT_NESTED_POLLS]		= "nested_polls",
+	[BHQ_STAT_MAX_DEPTH]		= "max_depth",
+	[BHQ_STAT_TIMEOUTS_ZERO]	= "timeouts_zero",
+	[BHQ_STAT_TIMEOUTS_IDLE]	= "timeouts_idle",
+	[BHQ_STAT_TIMEOUTS_INFINITE]	= "timeouts_infinite",
+	[BHQ_STAT_WAKEUPS]		= "wakeups",
+	[BHQ_STAT_LIVE]			= "live",
+};
+static_assert(ARRAY_SIZE(bhq_stat_names) == BHQ_NR_STATS);
+
+/* struct bhq_stats is filled as an array indexed by enum bhq_stat. */
+#define BHQ_STAT_AT(field, stat) \
+	static_assert(offsetof(struct bhq_stats, field) == (stat) * sizeof(u64))
+BHQ_STAT_AT(scheduled, BHQ_STAT_SCHEDULED);
+BHQ_STAT_AT(coalesced, BHQ_STAT_COALESCED);
+BHQ_STAT_AT(executed, BHQ_STAT_EXECUTED);
+BHQ_STAT_AT(executed_idle, BHQ_STAT_EXECUTED_IDLE);
+BHQ_STAT_AT(cancelled, BHQ_STAT_CANCELLED);
+BHQ_STAT_AT(deleted, BHQ_STAT_DELETED);
+BHQ_STAT_AT(polls, BHQ_STAT_POLLS);
+BHQ_STAT_AT(progress_polls, BHQ_STAT_PROGRESS_POLLS);
+BHQ_STAT_AT(nested_polls, BHQ_STAT_NESTED_POLLS);
+BHQ_STAT_AT(max_depth, BHQ_STAT_MAX_DEPTH);
+BHQ_STAT_AT(timeouts_zero, BHQ_STAT_TIMEOUTS_ZERO);
+BHQ_STAT_AT(timeouts_idle, BHQ_STAT_TIMEOUTS_IDLE);
+BHQ_STAT_AT(timeouts_infinite, BHQ_STAT_TIMEOUTS_INFINITE);
+BHQ_STAT_AT(wakeups, BHQ_STAT_WAKEUPS);
+BHQ_STAT_AT(live, BHQ_STAT_LIVE);
+static_assert(sizeof(struct bhq_stats) == BHQ_NR_STATS * sizeof(u64));
+
+static struct dentry *bhq_debugfs_root;
+static struct dentry *bhq_debugfs_summary;
+
+/* Add the counters of @ctx to @stats; max_depth takes the maximum. */
+static void bhq_ctx_add_stats(struct bhq_ctx *ctx, struct bhq_stats *stats)
+{
+	u64 *sum = (u64 *)stats;
+	unsigned int cpu, i;
+
+	for_each_possible_cpu(cpu) {
+		const struct bhq_counters *c = per_cpu_ptr(ctx->counters, cpu);
+
+		for (i = 0; i < BHQ_NR_STATS; i++)
+			sum[i] += READ_ONCE(c->v[i]);
+	}
+	stats->max_depth = max(stats->max_depth, READ_ONCE(ctx->max_depth));
+}
+
+void bhq_ctx_get_stats(struct bhq_ctx *ctx, struct bhq_stats *stats)
+{
+	memset(stats, 0, sizeof(*stats));
+	bhq_ctx_add_stats(ctx, stats);
+}
+EXPORT_SYMBOL_GPL(bhq_ctx_get_stats);
+
+static void bhq_stats_print(struct seq_file *m, const struct bhq_stats *stats)
+{
+	const u64 *v = (const u64 *)stats;
+	unsigned int i;
+
+	for (i = 0; i < BHQ_NR_STATS; i++)
+		seq_printf(m, "%s %llu\n", bhq_stat_names[i], v[i]);
+}
+
+static int bhq_stats_show(struct seq_file *m, void *unused)
+{
+	struct bhq_stats stats;
+
+	bhq_ctx_get_stats(m->private, &stats);
+	bhq_stats_print(m, &stats);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bhq_stats);
+
+static int bhq_summary_show(struct seq_file *m, void *unused)
+{
+	struct bhq_stats stats = {};
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		bhq_ctx_add_stats(bhq_cpu_ctx(cpu), &stats);
+	bhq_stats_print(m, &stats);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bhq_summary);
+
+/*
+ * debugfs failures are not errors (a kernel without debugfs loads bhq
+ * all the same): the debugfs calls accept the error pointers they return.
+ */
+void bhq_debugfs_init(void)
+{
+	bhq_debugfs_root = debugfs_create_dir("bhq", NULL);
+}
+
+/* Only while the per-CPU contexts exist: the summary reads them all. */
+void bhq_debugfs_add_summary(void)
+{
+	bhq_debugfs_summary = debugfs_create_file("summary", 0444,
+						  bhq_debugfs_root, NULL,
+						  &bhq_summary_fops);
+}
+
+void bhq_debugfs_del_summary(void)
+{
+	debugfs_remove(bhq_debugfs_summary);
+	bhq_debugfs_summary = NULL;
+}
+
+/* Last: every context has removed its own directory by now. */
+void bhq_debugfs_exit(void)
+{
+	debugfs_remove(bhq_debugfs_root);
+	bhq_debugfs_root = NULL;
+}
+
+void bhq_debugfs_add_ctx(struct bhq_ctx *ctx)
+{
+	ctx->debugfs = debugfs_create_dir(ctx->name, bhq_debugfs_root);
+	debugfs_create_file("stats", 0444, ctx->debugfs, ctx, &bhq_stats_fops);
+}
+
+/* Waits for readers of the context's files to finish. */
+void bhq_debugfs_del_ctx(struct bhq_ctx *ctx)
+{
+	debugfs_remove_recursive(ctx->debugfs);
+	ctx->debugfs = NULL;
+}

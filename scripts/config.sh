@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: GPL-2.0
+# bhq: the one place that names packages, kernel series and cache paths.
+# Sourced by every script under scripts/; the Makefile passes its
+# variables (KDIR, KSRC, KVER, BHQ_CACHE) through the environment.
+
+# Kernel series: kunit.py runs from the linux-source package of this series,
+# and `make run` boots Debian's prebuilt cloud kernel of the same series.
+BHQ_KSERIES=${BHQ_KSERIES:-6.12}
+BHQ_FLAVOUR=cloud-amd64
+
+# Debian packages the scripts need on the host, by purpose.
+BHQ_PKGS_BUILD="build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils python3"
+BHQ_PKGS_CHECK="sparse"
+BHQ_PKGS_GUEST="qemu-system-x86 busybox-static"
+BHQ_PKG_SOURCE="linux-source-$BHQ_KSERIES"
+
+# Everything downloaded or built lives here (kernel trees, build dirs,
+# guest images), so that a second run is incremental.
+BHQ_CACHE=${BHQ_CACHE:-$HOME/.cache/bhq}
+
+# Guest settings for `make run`: TCG only (KVM guests crash on these hosts).
+BHQ_QEMU_CPUS=${BHQ_QEMU_CPUS:-2}
+BHQ_QEMU_MEM=${BHQ_QEMU_MEM:-1024}
+BHQ_QEMU_TIMEOUT=${BHQ_QEMU_TIMEOUT:-300}
