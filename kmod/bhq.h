@@ -37,6 +37,7 @@
 #define _BHQ_H
 
 #include <linux/gfp_types.h>
+#include <linux/bits.h>
 #include <linux/llist.h>
 #include <linux/time64.h>
 #include <linux/types.h>
@@ -53,7 +54,7 @@ typedef void (*bhq_func_t)(void *opaque);
 #define BHQ_IDLE_TIMEOUT_NS	(10 * NSEC_PER_MSEC)
 
 /* bhq_ctx_create() flag: no kthread, the owner drives it with bhq_poll(). */
-#define BHQ_CTX_MANUAL		(1U << 0)
+#define BHQ_CTX_MANUAL		BIT(0)
 
 /* The longest context name, without the terminating NUL. */
 #define BHQ_CTX_NAME_MAX	31

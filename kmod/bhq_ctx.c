@@ -168,13 +168,13 @@ struct bhq_ctx *bhq_ctx_create(const char *name, unsigned int flags)
 
 	might_sleep();
 	if (flags & ~BHQ_CTX_MANUAL) {
-		pr_err("bhq: bhq_ctx_create(%s): unknown flags %#x\n",
-		       name, flags & ~BHQ_CTX_MANUAL);
+		pr_err("bhq: %s(%s): unknown flags %#x\n",
+		       __func__, name, flags & ~BHQ_CTX_MANUAL);
 		return ERR_PTR(-EINVAL);
 	}
 	if (!bhq_ctx_name_valid(name)) {
-		pr_err("bhq: bhq_ctx_create(): invalid name \"%s\": 1 to %d characters, no '/'\n",
-		       name, BHQ_CTX_NAME_MAX);
+		pr_err("bhq: %s(): invalid name \"%s\": 1 to %d characters, no '/'\n",
+		       __func__, name, BHQ_CTX_NAME_MAX);
 		return ERR_PTR(-EINVAL);
 	}
 
@@ -226,8 +226,8 @@ void bhq_ctx_flush(struct bhq_ctx *ctx)
 {
 	might_sleep();
 	if (WARN_ONCE(bhq_in_own_callback(ctx),
-		      "bhq: bhq_ctx_flush(%s) from a callback of the same context would deadlock\n",
-		      ctx->name))
+		      "bhq: %s(%s) from a callback of the same context would deadlock\n",
+		      __func__, ctx->name))
 		return;
 	bhq_flush_barrier(ctx);
 }
@@ -236,7 +236,7 @@ EXPORT_SYMBOL_GPL(bhq_ctx_flush);
 struct bhq_ctx *bhq_cpu_ctx(unsigned int cpu)
 {
 	if (WARN_ONCE(cpu >= nr_cpu_ids || !cpu_possible(cpu),
-		      "bhq: bhq_cpu_ctx(%u): not a possible CPU\n", cpu))
+		      "bhq: %s(%u): not a possible CPU\n", __func__, cpu))
 		return NULL;
 	return per_cpu(bhq_cpu_ctxs, cpu);
 }

@@ -209,7 +209,8 @@ struct bhq_bh *bhq_bh_new(struct bhq_ctx *ctx, bhq_func_t func, void *opaque)
 	struct bhq_bh *bh;
 
 	might_sleep();
-	if (WARN_ONCE(!ctx || !func, "bhq: bhq_bh_new() needs a context and a callback\n"))
+	if (WARN_ONCE(!ctx || !func, "bhq: %s() needs a context and a callback\n",
+		      __func__))
 		return NULL;
 
 	bh = bhq_bh_alloc(ctx, func, opaque, 0, GFP_KERNEL);
@@ -230,7 +231,8 @@ int bhq_schedule_oneshot(struct bhq_ctx *ctx, bhq_func_t func, void *opaque,
 {
 	struct bhq_bh *bh;
 
-	if (WARN_ONCE(!ctx || !func, "bhq: bhq_schedule_oneshot() needs a context and a callback\n"))
+	if (WARN_ONCE(!ctx || !func, "bhq: %s() needs a context and a callback\n",
+		      __func__))
 		return -EINVAL;
 
 	bh = bhq_bh_alloc(ctx, func, opaque, BHQ_BH_ONESHOT, gfp);

@@ -34,6 +34,7 @@ static const char *const bhq_stat_names[] = {
 	[BHQ_STAT_WAKEUPS]		= "wakeups",
 	[BHQ_STAT_LIVE]			= "live",
 };
+
 static_assert(ARRAY_SIZE(bhq_stat_names) == BHQ_NR_STATS);
 
 /* struct bhq_stats is filled as an array indexed by enum bhq_stat. */

@@ -1,0 +1,1063 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for bhq.
+ *
+ * Most cases drive a manual context with bhq_poll() so that every order
+ * and every counter is exact.  Callbacks append a letter to a trace, so an
+ * expected order reads as a string.  Threaded, per-CPU and concurrent
+ * cases wait with bounded timeouts and never hang.
+ */
+
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/cpu.h>
+#include <linux/err.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+
+#include "bhq.h"
+
+#define BHQ_TEST_WAIT		(10 * HZ)
+#define BHQ_TEST_TRACE_MAX	64
+
+/* A trace of callbacks, as letters. */
+struct bhq_test_trace {
+	char buf[BHQ_TEST_TRACE_MAX];
+	unsigned int len;
+};
+
+static void trace_add(struct bhq_test_trace *t, char c)
+{
+	if (t->len < BHQ_TEST_TRACE_MAX - 1)
+		t->buf[t->len++] = c;
+}
+
+/*
+ * A test BH: a letter, the trace it writes to, and an optional action run
+ * after the letter is written (the action makes nesting, deleting and
+ * re-scheduling from callbacks).
+ */
+struct bhq_test_bh {
+	struct bhq_bh *bh;
+	struct bhq_test_trace *trace;
+	char letter;
+	void (*action)(struct bhq_test_bh *tb);
+	struct bhq_test_bh *other;	/* for the action */
+	struct bhq_ctx *ctx;		/* for the action */
+	struct kunit *test;		/* for the action */
+	s64 timeout;			/* what the action measured */
+	struct bhq_stats stats;		/* what the action measured */
+};
+
+static void bhq_test_fn(void *opaque)
+{
+	struct bhq_test_bh *tb = opaque;
+
+	trace_add(tb->trace, tb->letter);
+	if (tb->action)
+		tb->action(tb);
+}
+
+/* Per-test state: a manual context, its trace and up to 8 test BHs. */
+struct bhq_test_env {
+	struct bhq_ctx *ctx;
+	struct bhq_test_trace trace;
+	struct bhq_test_bh tbs[8];
+	struct bhq_stats start;
+};
+
+static int bhq_test_init(struct kunit *test)
+{
+	struct bhq_test_env *env;
+	char name[BHQ_CTX_NAME_MAX + 1];
+	static atomic_t seq = ATOMIC_INIT(0);
+	unsigned int i;
+
+	env = kunit_kzalloc(test, sizeof(*env), GFP_KERNEL);
+	if (!env)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "kunit%d", atomic_inc_return(&seq));
+	env->ctx = bhq_ctx_create(name, BHQ_CTX_MANUAL);
+	if (IS_ERR(env->ctx))
+		return PTR_ERR(env->ctx);
+	for (i = 0; i < ARRAY_SIZE(env->tbs); i++) {
+		struct bhq_test_bh *tb = &env->tbs[i];
+
+		tb->trace = &env->trace;
+		tb->letter = 'A' + i;
+		tb->ctx = env->ctx;
+		tb->test = test;
+		tb->bh = bhq_bh_new(env->ctx, bhq_test_fn, tb);
+		if (!tb->bh)
+			return -ENOMEM;
+	}
+	bhq_ctx_get_stats(env->ctx, &env->start);
+	test->priv = env;
+	return 0;
+}
+
+static void bhq_test_exit(struct kunit *test)
+{
+	struct bhq_test_env *env = test->priv;
+	unsigned int i;
+
+	if (!env)
+		return;
+	for (i = 0; i < ARRAY_SIZE(env->tbs); i++)
+		bhq_bh_delete(env->tbs[i].bh);
+	bhq_ctx_destroy(env->ctx);
+}
+
+/* The trace so far, and start a new one. */
+static const char *trace_take(struct bhq_test_env *env)
+{
+	static char out[BHQ_TEST_TRACE_MAX];
+
+	memcpy(out, env->trace.buf, env->trace.len);
+	out[env->trace.len] = '\0';
+	env->trace.len = 0;
+	return out;
+}
+
+static struct bhq_test_bh *tb(struct kunit *test, char letter)
+{
+	struct bhq_test_env *env = test->priv;
+
+	return &env->tbs[letter - 'A'];
+}
+
+static void sched(struct kunit *test, const char *letters)
+{
+	for (; *letters; letters++)
+		bhq_bh_schedule(tb(test, *letters)->bh);
+}
+
+static void sched_idle(struct kunit *test, const char *letters)
+{
+	for (; *letters; letters++)
+		bhq_bh_schedule_idle(tb(test, *letters)->bh);
+}
+
+static struct bhq_stats stats_now(struct kunit *test)
+{
+	struct bhq_test_env *env = test->priv;
+	struct bhq_stats s;
+
+	bhq_ctx_get_stats(env->ctx, &s);
+	return s;
+}
+
+#define POLL(test)	bhq_poll(((struct bhq_test_env *)(test)->priv)->ctx)
+#define TIMEOUT(test)	\
+	bhq_compute_timeout(((struct bhq_test_env *)(test)->priv)->ctx)
+#define TRACE(test)	trace_take((test)->priv)
+
+/* Actions run by callbacks. */
+static void act_schedule_other_and_poll(struct bhq_test_bh *t)
+{
+	bhq_bh_schedule(t->other->bh);
+	bhq_poll(t->ctx);
+}
+
+static void act_schedule_other(struct bhq_test_bh *t)
+{
+	bhq_bh_schedule(t->other->bh);
+}
+
+static void act_schedule_other_idle(struct bhq_test_bh *t)
+{
+	bhq_bh_schedule_idle(t->other->bh);
+}
+
+static void act_schedule_self(struct bhq_test_bh *t)
+{
+	bhq_bh_schedule(t->bh);
+}
+
+static void act_measure_timeout(struct bhq_test_bh *t)
+{
+	t->timeout = bhq_compute_timeout(t->ctx);
+}
+
+/* --- nesting and slices ------------------------------------------------ */
+
+/*
+ * A nests a poll after scheduling B, B after scheduling C: three levels.
+ * X (in A's slice) schedules Y.  The nested poll of A first finishes A's
+ * slice (X), then runs its own slice (B); Y was scheduled during that
+ * poll, so it runs in the next one: B's nested poll, before C.
+ */
+static void bhq_test_nesting_three_levels(struct kunit *test)
+{
+	struct bhq_test_bh *a = tb(test, 'A'), *b = tb(test, 'B');
+	struct bhq_test_bh *x = tb(test, 'D'), *y = tb(test, 'E');
+	struct bhq_stats s;
+
+	a->action = act_schedule_other_and_poll;
+	a->other = b;
+	b->action = act_schedule_other_and_poll;
+	b->other = tb(test, 'C');
+	x->action = act_schedule_other;
+	x->other = y;
+
+	sched(test, "AD");
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "ADBEC");
+
+	s = stats_now(test);
+	KUNIT_EXPECT_EQ(test, s.polls, 3);
+	KUNIT_EXPECT_EQ(test, s.nested_polls, 2);
+	KUNIT_EXPECT_EQ(test, s.max_depth, 3);
+	KUNIT_EXPECT_EQ(test, s.executed, 5);
+	KUNIT_EXPECT_EQ(test, TIMEOUT(test), BHQ_TIMEOUT_INFINITE);
+}
+
+/* The remainder of the outer slice runs before the nested slice. */
+static void bhq_test_outer_slice_before_nested_slice(struct kunit *test)
+{
+	struct bhq_test_bh *a = tb(test, 'A');
+
+	a->action = act_schedule_other_and_poll;
+	a->other = tb(test, 'D');
+
+	sched(test, "ABC");
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "ABCD");
+	KUNIT_EXPECT_FALSE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "");
+}
+
+/* A BH scheduled by a callback runs in the next poll, not the current. */
+static void bhq_test_scheduled_during_poll_runs_next_poll(struct kunit *test)
+{
+	struct bhq_test_bh *a = tb(test, 'A');
+
+	a->action = act_schedule_self;
+	sched(test, "AB");
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "AB");
+	a->action = NULL;
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "A");
+	KUNIT_EXPECT_FALSE(test, POLL(test));
+}
+
+/* --- FIFO order of 10000 BHs in one slice --------------------------------- */
+
+#define BHQ_TEST_MANY	10000
+
+struct bhq_test_order {
+	const char *name;
+	unsigned int (*nth)(unsigned int i);	/* i-th BH to schedule */
+};
+
+static unsigned int order_ascending(unsigned int i)
+{
+	return i;
+}
+
+static unsigned int order_descending(unsigned int i)
+{
+	return BHQ_TEST_MANY - 1 - i;
+}
+
+/* A permutation: 7919 is prime, so i * 7919 mod 10000 hits every index. */
+static unsigned int order_strided(unsigned int i)
+{
+	return (i * 7919U) % BHQ_TEST_MANY;
+}
+
+static const struct bhq_test_order bhq_test_orders[] = {
+	{ "ascending", order_ascending },
+	{ "descending", order_descending },
+	{ "strided", order_strided },
+};
+
+static void bhq_test_order_desc(const struct bhq_test_order *o, char *desc)
+{
+	strscpy(desc, o->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(bhq_test_order, bhq_test_orders, bhq_test_order_desc);
+
+struct bhq_test_many {
+	unsigned int *ran;	/* indices, in the order they ran */
+	unsigned int nr_ran;
+};
+
+struct bhq_test_many_bh {
+	struct bhq_test_many *many;
+	unsigned int index;
+};
+
+static void bhq_test_many_fn(void *opaque)
+{
+	struct bhq_test_many_bh *mb = opaque;
+	struct bhq_test_many *many = mb->many;
+
+	if (many->nr_ran < BHQ_TEST_MANY)
+		many->ran[many->nr_ran++] = mb->index;
+}
+
+/* BHs run in the order they were scheduled, not the order of creation. */
+static void bhq_test_fifo_within_slice(struct kunit *test)
+{
+	const struct bhq_test_order *order = test->param_value;
+	struct bhq_test_env *env = test->priv;
+	struct bhq_test_many_bh *mbs;
+	struct bhq_test_many many = {};
+	struct bhq_bh **bhs;
+	unsigned int i, wrong = 0;
+
+	mbs = kunit_kcalloc(test, BHQ_TEST_MANY, sizeof(*mbs), GFP_KERNEL);
+	bhs = kunit_kcalloc(test, BHQ_TEST_MANY, sizeof(*bhs), GFP_KERNEL);
+	many.ran = kunit_kcalloc(test, BHQ_TEST_MANY, sizeof(*many.ran),
+				 GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mbs);
+	KUNIT_ASSERT_NOT_NULL(test, bhs);
+	KUNIT_ASSERT_NOT_NULL(test, many.ran);
+
+	for (i = 0; i < BHQ_TEST_MANY; i++) {
+		mbs[i].many = &many;
+		mbs[i].index = i;
+		bhs[i] = bhq_bh_new(env->ctx, bhq_test_many_fn, &mbs[i]);
+		KUNIT_ASSERT_NOT_NULL(test, bhs[i]);
+	}
+	for (i = 0; i < BHQ_TEST_MANY; i++)
+		bhq_bh_schedule(bhs[order->nth(i)]);
+
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_EQ(test, many.nr_ran, BHQ_TEST_MANY);
+	for (i = 0; i < many.nr_ran; i++)
+		wrong += many.ran[i] != order->nth(i);
+	KUNIT_EXPECT_EQ_MSG(test, wrong, 0, "%u BHs out of FIFO order", wrong);
+
+	for (i = 0; i < BHQ_TEST_MANY; i++)
+		bhq_bh_delete(bhs[i]);
+	KUNIT_EXPECT_FALSE(test, POLL(test));
+	KUNIT_EXPECT_EQ(test, stats_now(test).live, ARRAY_SIZE(env->tbs));
+}
+
+/* --- the idle flag and the timeout -------------------------------------- */
+
+struct bhq_test_timeout_case {
+	const char *name;
+	const char *nonidle;	/* scheduled with bhq_bh_schedule(), first */
+	const char *idle;	/* then with bhq_bh_schedule_idle() */
+	const char *nonidle2;	/* then with bhq_bh_schedule() again */
+	s64 timeout;
+	bool progress;
+	u64 executed_idle;
+};
+
+static const struct bhq_test_timeout_case bhq_test_timeout_cases[] = {
+	{ "nothing", "", "", "", BHQ_TIMEOUT_INFINITE, false, 0 },
+	{ "one idle", "", "A", "", BHQ_IDLE_TIMEOUT_NS, false, 1 },
+	{ "two idle", "", "AB", "", BHQ_IDLE_TIMEOUT_NS, false, 2 },
+	{ "one non-idle", "A", "", "", 0, true, 0 },
+	{ "idle and non-idle", "A", "B", "", 0, true, 1 },
+	{ "non-idle after idle", "", "A", "B", 0, true, 1 },
+	{ "non-idle wins, idle first", "", "A", "A", 0, true, 0 },
+	{ "non-idle wins, idle last", "A", "A", "", 0, true, 0 },
+};
+
+static void bhq_test_timeout_desc(const struct bhq_test_timeout_case *c,
+				  char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(bhq_test_timeout, bhq_test_timeout_cases,
+		  bhq_test_timeout_desc);
+
+/* The timeout before and after a poll, progress, and idle accounting. */
+static void bhq_test_idle_flag(struct kunit *test)
+{
+	const struct bhq_test_timeout_case *c = test->param_value;
+	struct bhq_stats s;
+
+	sched(test, c->nonidle);
+	sched_idle(test, c->idle);
+	sched(test, c->nonidle2);
+	KUNIT_EXPECT_EQ(test, TIMEOUT(test), c->timeout);
+	KUNIT_EXPECT_EQ(test, POLL(test), c->progress);
+	KUNIT_EXPECT_EQ(test, TIMEOUT(test), BHQ_TIMEOUT_INFINITE);
+
+	s = stats_now(test);
+	KUNIT_EXPECT_EQ(test, s.executed_idle, c->executed_idle);
+	KUNIT_EXPECT_EQ(test, s.progress_polls, c->progress ? 1 : 0);
+	KUNIT_EXPECT_EQ(test, s.timeouts_zero, c->timeout == 0 ? 1 : 0);
+	KUNIT_EXPECT_EQ(test, s.timeouts_idle,
+			c->timeout == BHQ_IDLE_TIMEOUT_NS ? 1 : 0);
+	KUNIT_EXPECT_EQ(test, s.timeouts_infinite,
+			c->timeout == BHQ_TIMEOUT_INFINITE ? 2 : 1);
+}
+
+/*
+ * The review's naive reading, "clear the flag at the end of the poll",
+ * would lose the flag of B, scheduled by A's callback during the poll.
+ */
+static void bhq_test_rescheduled_by_callback_keeps_zero_timeout(struct kunit *test)
+{
+	struct bhq_test_bh *a = tb(test, 'A');
+
+	a->action = act_schedule_other;
+	a->other = tb(test, 'B');
+	sched(test, "A");
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_EQ(test, TIMEOUT(test), 0);
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "AB");
+
+	/* An idle BH scheduled the same way leaves the idle timeout. */
+	a->action = act_schedule_other_idle;
+	sched(test, "A");
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_EQ(test, TIMEOUT(test), BHQ_IDLE_TIMEOUT_NS);
+	KUNIT_EXPECT_FALSE(test, POLL(test));
+	KUNIT_EXPECT_EQ(test, TIMEOUT(test), BHQ_TIMEOUT_INFINITE);
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "AB");
+}
+
+/*
+ * The timeout seen by a callback counts BHs still waiting in the slice of
+ * the running poll: 0 if one is non-idle, idle if all are, infinite when
+ * the slice is done.
+ */
+static void bhq_test_timeout_counts_waiting_slices(struct kunit *test)
+{
+	struct bhq_test_bh *a = tb(test, 'A');
+
+	a->action = act_measure_timeout;
+	sched(test, "AB");
+	POLL(test);
+	KUNIT_EXPECT_EQ(test, a->timeout, 0);
+
+	sched_idle(test, "AB");
+	POLL(test);
+	KUNIT_EXPECT_EQ(test, a->timeout, BHQ_IDLE_TIMEOUT_NS);
+
+	sched(test, "A");
+	POLL(test);
+	KUNIT_EXPECT_EQ(test, a->timeout, BHQ_TIMEOUT_INFINITE);
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "ABABA");
+}
+
+/* --- cancel, delete, oneshot, coalescing --------------------------------- */
+
+static void bhq_test_cancel(struct kunit *test)
+{
+	struct bhq_stats s;
+
+	sched(test, "ABC");
+	bhq_bh_cancel(tb(test, 'B')->bh);
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "AC");
+	s = stats_now(test);
+	KUNIT_EXPECT_EQ(test, s.cancelled, 1);
+	KUNIT_EXPECT_EQ(test, s.executed, 2);
+
+	/* Cancelled, then scheduled again: it keeps its place. */
+	sched(test, "ABC");
+	bhq_bh_cancel(tb(test, 'A')->bh);
+	sched(test, "A");
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "ABC");
+
+	/* Cancelling an idle BH: nothing runs, the poll is no progress. */
+	sched_idle(test, "D");
+	bhq_bh_cancel(tb(test, 'D')->bh);
+	KUNIT_EXPECT_FALSE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "");
+	s = stats_now(test);
+	KUNIT_EXPECT_EQ(test, s.cancelled, 2);
+	KUNIT_EXPECT_EQ(test, s.coalesced, 1);
+}
+
+static void act_delete_self(struct bhq_test_bh *t)
+{
+	bhq_bh_delete(t->bh);
+	t->bh = NULL;
+}
+
+static void act_delete_other(struct bhq_test_bh *t)
+{
+	bhq_bh_delete(t->other->bh);
+	t->other->bh = NULL;
+}
+
+/* Deleted by its own callback, then a nested poll: still not freed. */
+static void act_delete_self_then_poll(struct bhq_test_bh *t)
+{
+	act_delete_self(t);
+	bhq_poll(t->ctx);
+	bhq_ctx_get_stats(t->ctx, &t->stats);
+}
+
+struct bhq_test_delete_case {
+	const char *name;
+	void (*setup)(struct kunit *test);
+	const char *first_poll;		/* trace of the first poll */
+	u64 live_after_first;		/* live BHs after it (of 8) */
+	const char *second_poll;
+};
+
+/* Pending when deleted: never runs, freed by that poll. */
+static void delete_pending(struct kunit *test)
+{
+	sched(test, "AB");
+	act_delete_self(tb(test, 'A'));
+}
+
+/* Never scheduled: freed by the next poll. */
+static void delete_never_scheduled(struct kunit *test)
+{
+	act_delete_self(tb(test, 'A'));
+}
+
+/* From its own callback: it ran; freed by the next poll. */
+static void delete_from_own_callback(struct kunit *test)
+{
+	tb(test, 'A')->action = act_delete_self;
+	sched(test, "AB");
+}
+
+/* From another BH of the same slice: the later one does not run. */
+static void delete_from_other_bh_of_slice(struct kunit *test)
+{
+	tb(test, 'A')->action = act_delete_other;
+	tb(test, 'A')->other = tb(test, 'B');
+	sched(test, "ABC");
+}
+
+/* From its own callback before a nested poll: freed only afterwards. */
+static void delete_from_own_callback_then_nested_poll(struct kunit *test)
+{
+	tb(test, 'A')->action = act_delete_self_then_poll;
+	sched(test, "AB");
+}
+
+static const struct bhq_test_delete_case bhq_test_delete_cases[] = {
+	{ "pending", delete_pending, "B", 7, "" },
+	{ "never scheduled", delete_never_scheduled, "", 7, "" },
+	{ "from own callback", delete_from_own_callback, "AB", 8, "" },
+	{ "from another BH of the slice", delete_from_other_bh_of_slice,
+	  "AC", 7, "" },
+	{ "from own callback, then a nested poll",
+	  delete_from_own_callback_then_nested_poll, "AB", 8, "" },
+};
+
+static void bhq_test_delete_desc(const struct bhq_test_delete_case *c,
+				 char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(bhq_test_delete, bhq_test_delete_cases,
+		  bhq_test_delete_desc);
+
+static void bhq_test_delete(struct kunit *test)
+{
+	const struct bhq_test_delete_case *c = test->param_value;
+	struct bhq_stats s;
+
+	c->setup(test);
+	POLL(test);
+	KUNIT_EXPECT_STREQ(test, TRACE(test), c->first_poll);
+	s = stats_now(test);
+	KUNIT_EXPECT_EQ(test, s.live, c->live_after_first);
+	KUNIT_EXPECT_EQ(test, s.deleted, 8 - c->live_after_first);
+
+	POLL(test);
+	KUNIT_EXPECT_STREQ(test, TRACE(test), c->second_poll);
+	s = stats_now(test);
+	KUNIT_EXPECT_EQ(test, s.live, 7);
+	KUNIT_EXPECT_EQ(test, s.deleted, 1);
+	KUNIT_EXPECT_EQ(test, s.scheduled - s.coalesced,
+			s.executed + s.cancelled);
+	KUNIT_EXPECT_EQ(test, TIMEOUT(test), BHQ_TIMEOUT_INFINITE);
+
+	/* The nested poll inside the callback saw A still allocated. */
+	if (c->setup == delete_from_own_callback_then_nested_poll) {
+		KUNIT_EXPECT_EQ(test, tb(test, 'A')->stats.live, 8);
+		KUNIT_EXPECT_EQ(test, tb(test, 'A')->stats.nested_polls, 1);
+	}
+}
+
+static void bhq_test_oneshot_fn(void *opaque)
+{
+	trace_add(&((struct bhq_test_env *)opaque)->trace, 'o');
+}
+
+/* Oneshots run once, in order with other BHs, and are freed. */
+static void bhq_test_oneshot(struct kunit *test)
+{
+	struct bhq_test_env *env = test->priv;
+	unsigned long flags;
+	struct bhq_stats s;
+
+	KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(env->ctx, bhq_test_oneshot_fn,
+						   env, GFP_KERNEL), 0);
+	sched(test, "A");
+	local_irq_save(flags);
+	KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(env->ctx, bhq_test_oneshot_fn,
+						   env, GFP_ATOMIC), 0);
+	local_irq_restore(flags);
+
+	s = stats_now(test);
+	KUNIT_EXPECT_EQ(test, s.live, 10);
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "oAo");
+	s = stats_now(test);
+	KUNIT_EXPECT_EQ(test, s.live, 8);
+	KUNIT_EXPECT_EQ(test, s.deleted, 2);
+	KUNIT_EXPECT_EQ(test, s.executed, 3);
+	KUNIT_EXPECT_FALSE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "");
+}
+
+/* A pending BH is not queued again: five schedules, one run. */
+static void bhq_test_coalescing(struct kunit *test)
+{
+	struct bhq_stats s;
+
+	sched(test, "AAAAA");
+	sched(test, "BA");
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "AB");
+	s = stats_now(test);
+	KUNIT_EXPECT_EQ(test, s.scheduled, 7);
+	KUNIT_EXPECT_EQ(test, s.coalesced, 5);
+	KUNIT_EXPECT_EQ(test, s.executed, 2);
+}
+
+/*
+ * Every counter after a scripted sequence, and the identity of
+ * Documentation/bhq.rst: at rest every enqueue was dequeued exactly once,
+ * scheduled - coalesced == executed + cancelled, and live is back where
+ * it started once the BHs made here are deleted.
+ */
+static void bhq_test_stats_counters(struct kunit *test)
+{
+	struct bhq_test_env *env = test->priv;
+	struct bhq_test_bh *a = tb(test, 'A');
+	struct bhq_bh *extra;
+	struct bhq_stats s;
+
+	extra = bhq_bh_new(env->ctx, bhq_test_fn, tb(test, 'H'));
+	KUNIT_ASSERT_NOT_NULL(test, extra);
+	a->action = act_schedule_other_and_poll;
+	a->other = tb(test, 'B');
+
+	sched(test, "AC");		/* A nests a poll running B */
+	sched(test, "C");		/* coalesced */
+	sched_idle(test, "D");
+	bhq_bh_schedule(extra);
+	bhq_bh_cancel(extra);		/* cancelled skip */
+	KUNIT_EXPECT_EQ(test, TIMEOUT(test), 0);
+	KUNIT_EXPECT_TRUE(test, POLL(test));
+	KUNIT_EXPECT_STREQ(test, TRACE(test), "ACDB");
+	sched_idle(test, "E");
+	KUNIT_EXPECT_EQ(test, TIMEOUT(test), BHQ_IDLE_TIMEOUT_NS);
+	KUNIT_EXPECT_FALSE(test, POLL(test));
+	bhq_bh_delete(extra);
+	KUNIT_EXPECT_FALSE(test, POLL(test));
+	KUNIT_EXPECT_EQ(test, TIMEOUT(test), BHQ_TIMEOUT_INFINITE);
+
+	s = stats_now(test);
+	KUNIT_EXPECT_EQ(test, s.scheduled, 7);
+	KUNIT_EXPECT_EQ(test, s.coalesced, 1);
+	KUNIT_EXPECT_EQ(test, s.executed, 5);
+	KUNIT_EXPECT_EQ(test, s.executed_idle, 2);
+	KUNIT_EXPECT_EQ(test, s.cancelled, 1);
+	KUNIT_EXPECT_EQ(test, s.deleted, 1);
+	KUNIT_EXPECT_EQ(test, s.polls, 4);
+	KUNIT_EXPECT_EQ(test, s.progress_polls, 2);
+	KUNIT_EXPECT_EQ(test, s.nested_polls, 1);
+	KUNIT_EXPECT_EQ(test, s.max_depth, 2);
+	KUNIT_EXPECT_EQ(test, s.timeouts_zero, 1);
+	KUNIT_EXPECT_EQ(test, s.timeouts_idle, 1);
+	KUNIT_EXPECT_EQ(test, s.timeouts_infinite, 1);
+	KUNIT_EXPECT_EQ(test, s.wakeups, 0);
+	KUNIT_EXPECT_EQ(test, s.live, env->start.live);
+	KUNIT_EXPECT_EQ(test, s.scheduled - s.coalesced,
+			s.executed + s.cancelled);
+}
+
+/* --- threaded contexts -------------------------------------------------- */
+
+struct bhq_test_counter {
+	atomic_t runs;
+	const char *expect_comm;	/* the thread it must run in */
+	atomic_t wrong_thread;
+};
+
+static void bhq_test_count_fn(void *opaque)
+{
+	struct bhq_test_counter *c = opaque;
+
+	if (c->expect_comm && strcmp(current->comm, c->expect_comm))
+		atomic_inc(&c->wrong_thread);
+	atomic_inc(&c->runs);
+}
+
+/* Flush returns after every BH scheduled before it ran, in the thread. */
+static void bhq_test_threaded_flush(struct kunit *test)
+{
+	struct bhq_test_counter c = { .expect_comm = "kunit-flush" };
+	struct bhq_bh *bhs[16];
+	struct bhq_ctx *ctx;
+	struct bhq_stats s;
+	unsigned int i, round;
+
+	ctx = bhq_ctx_create("kunit-flush", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	for (i = 0; i < ARRAY_SIZE(bhs); i++) {
+		bhs[i] = bhq_bh_new(ctx, bhq_test_count_fn, &c);
+		KUNIT_ASSERT_NOT_NULL(test, bhs[i]);
+	}
+	for (round = 1; round <= 10; round++) {
+		for (i = 0; i < ARRAY_SIZE(bhs); i++)
+			bhq_bh_schedule(bhs[i]);
+		bhq_ctx_flush(ctx);
+		KUNIT_EXPECT_EQ(test, atomic_read(&c.runs),
+				round * ARRAY_SIZE(bhs));
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.wrong_thread), 0);
+
+	for (i = 0; i < ARRAY_SIZE(bhs); i++)
+		bhq_bh_delete(bhs[i]);
+	bhq_ctx_flush(ctx);
+	bhq_ctx_get_stats(ctx, &s);
+	KUNIT_EXPECT_EQ(test, s.live, 0);
+	KUNIT_EXPECT_EQ(test, s.deleted, ARRAY_SIZE(bhs));
+	/* 10 rounds of 16, plus the barriers of 11 flushes. */
+	KUNIT_EXPECT_EQ(test, s.executed, 160 + 11);
+	KUNIT_EXPECT_EQ(test, s.scheduled - s.coalesced,
+			s.executed + s.cancelled);
+	bhq_ctx_destroy(ctx);
+}
+
+/*
+ * Destroy runs everything scheduled before it, in the context's thread,
+ * and frees deleted BHs (no leak is reported).
+ */
+static void bhq_test_threaded_destroy_drains(struct kunit *test)
+{
+	struct bhq_test_counter c = { .expect_comm = "kunit-drain" };
+	struct bhq_bh *deleted;
+	struct bhq_ctx *ctx;
+	unsigned int i;
+
+	ctx = bhq_ctx_create("kunit-drain", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	deleted = bhq_bh_new(ctx, bhq_test_count_fn, &c);
+	KUNIT_ASSERT_NOT_NULL(test, deleted);
+	for (i = 0; i < 100; i++)
+		KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(ctx, bhq_test_count_fn,
+							   &c, GFP_KERNEL), 0);
+	bhq_bh_delete(deleted);
+	bhq_ctx_destroy(ctx);
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.runs), 100);
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.wrong_thread), 0);
+}
+
+struct bhq_test_gate {
+	struct completion entered;
+	struct completion open;
+};
+
+static void bhq_test_gate_fn(void *opaque)
+{
+	struct bhq_test_gate *g = opaque;
+
+	complete(&g->entered);
+	wait_for_completion_timeout(&g->open, BHQ_TEST_WAIT);
+}
+
+/*
+ * Wakeups: the first BH on an empty list wakes the sleeping thread; BHs
+ * scheduled while the thread polls (here: parked in a gate callback) do
+ * not, even when the list was empty or the first non-idle one comes in.
+ */
+static void bhq_test_threaded_wakeups(struct kunit *test)
+{
+	struct bhq_test_counter c = {};
+	struct bhq_test_gate gate;
+	struct bhq_bh *bhs[3];
+	struct bhq_ctx *ctx;
+	struct bhq_stats s;
+	unsigned int i;
+
+	init_completion(&gate.entered);
+	init_completion(&gate.open);
+	ctx = bhq_ctx_create("kunit-wake", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	for (i = 0; i < ARRAY_SIZE(bhs); i++) {
+		bhs[i] = bhq_bh_new(ctx, bhq_test_count_fn, &c);
+		KUNIT_ASSERT_NOT_NULL(test, bhs[i]);
+	}
+	KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(ctx, bhq_test_gate_fn,
+						   &gate, GFP_KERNEL), 0);
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&gate.entered,
+							  BHQ_TEST_WAIT), 0);
+	bhq_bh_schedule_idle(bhs[0]);
+	bhq_bh_schedule(bhs[1]);
+	bhq_bh_schedule(bhs[2]);
+	bhq_ctx_get_stats(ctx, &s);
+	KUNIT_EXPECT_EQ(test, s.wakeups, 1);
+	complete(&gate.open);
+
+	bhq_ctx_flush(ctx);
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.runs), 3);
+	for (i = 0; i < ARRAY_SIZE(bhs); i++)
+		bhq_bh_delete(bhs[i]);
+	bhq_ctx_destroy(ctx);
+}
+
+/* --- per-CPU contexts ---------------------------------------------------- */
+
+struct bhq_test_on_cpu {
+	unsigned int want;
+	unsigned int ran_on;
+	struct completion done;
+};
+
+static void bhq_test_on_cpu_fn(void *opaque)
+{
+	struct bhq_test_on_cpu *o = opaque;
+
+	o->ran_on = raw_smp_processor_id();
+	complete(&o->done);
+}
+
+/* A BH of an online CPU's context runs on that CPU. */
+static void bhq_test_per_cpu_runs_on_its_cpu(struct kunit *test)
+{
+	struct bhq_test_on_cpu o;
+	unsigned int cpu, tested = 0;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		struct bhq_ctx *ctx = bhq_cpu_ctx(cpu);
+
+		KUNIT_ASSERT_NOT_NULL(test, ctx);
+		o.want = cpu;
+		o.ran_on = UINT_MAX;
+		init_completion(&o.done);
+		KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(ctx, bhq_test_on_cpu_fn,
+							   &o, GFP_KERNEL), 0);
+		KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&o.done,
+								  BHQ_TEST_WAIT), 0);
+		KUNIT_EXPECT_EQ(test, o.ran_on, cpu);
+		tested++;
+	}
+	cpus_read_unlock();
+	KUNIT_EXPECT_EQ(test, tested, num_online_cpus());
+}
+
+/* --- concurrency --------------------------------------------------------- */
+
+#define BHQ_TEST_PRODUCERS	4
+#define BHQ_TEST_PRODUCER_BHS	32
+#define BHQ_TEST_PRODUCER_OPS	5000
+
+struct bhq_test_producer {
+	struct bhq_bh *bhs[BHQ_TEST_PRODUCER_BHS];
+	atomic_t runs[BHQ_TEST_PRODUCER_BHS];
+	struct completion done;
+	unsigned int seed;
+};
+
+struct bhq_test_producer_bh {
+	struct bhq_test_producer *p;
+	unsigned int index;
+};
+
+static void bhq_test_producer_fn(void *opaque)
+{
+	struct bhq_test_producer_bh *pb = opaque;
+
+	atomic_inc(&pb->p->runs[pb->index]);
+}
+
+static int bhq_test_producer_thread(void *arg)
+{
+	struct bhq_test_producer *p = arg;
+	unsigned int i;
+
+	for (i = 0; i < BHQ_TEST_PRODUCER_OPS; i++) {
+		p->seed = p->seed * 1103515245U + 12345U;
+		if (p->seed & 0x10000)
+			bhq_bh_schedule(p->bhs[i % BHQ_TEST_PRODUCER_BHS]);
+		else
+			bhq_bh_schedule_idle(p->bhs[i % BHQ_TEST_PRODUCER_BHS]);
+		if (i % 64 == 0)
+			cond_resched();
+	}
+	complete(&p->done);
+	return 0;
+}
+
+/*
+ * Several kthreads schedule BHs of one threaded context while its thread
+ * polls: every schedule is accounted for (run or coalesced), every BH ran
+ * after its last schedule, and nothing ran that was not scheduled.
+ */
+static void bhq_test_concurrent_schedulers(struct kunit *test)
+{
+	struct bhq_test_producer *ps;
+	struct bhq_test_producer_bh *pbs;
+	struct task_struct *t;
+	struct bhq_ctx *ctx;
+	struct bhq_stats s;
+	unsigned int i, j;
+	u64 runs = 0, never_ran = 0;
+
+	ps = kunit_kcalloc(test, BHQ_TEST_PRODUCERS, sizeof(*ps), GFP_KERNEL);
+	pbs = kunit_kcalloc(test, BHQ_TEST_PRODUCERS * BHQ_TEST_PRODUCER_BHS,
+			    sizeof(*pbs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ps);
+	KUNIT_ASSERT_NOT_NULL(test, pbs);
+	ctx = bhq_ctx_create("kunit-conc", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+
+	for (i = 0; i < BHQ_TEST_PRODUCERS; i++) {
+		init_completion(&ps[i].done);
+		ps[i].seed = i + 1;
+		for (j = 0; j < BHQ_TEST_PRODUCER_BHS; j++) {
+			struct bhq_test_producer_bh *pb =
+				&pbs[i * BHQ_TEST_PRODUCER_BHS + j];
+
+			pb->p = &ps[i];
+			pb->index = j;
+			ps[i].bhs[j] = bhq_bh_new(ctx, bhq_test_producer_fn, pb);
+			KUNIT_ASSERT_NOT_NULL(test, ps[i].bhs[j]);
+		}
+	}
+	for (i = 0; i < BHQ_TEST_PRODUCERS; i++) {
+		t = kthread_run(bhq_test_producer_thread, &ps[i],
+				"bhq-kunit-prod%u", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	}
+	for (i = 0; i < BHQ_TEST_PRODUCERS; i++)
+		KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&ps[i].done,
+								  BHQ_TEST_WAIT), 0);
+	bhq_ctx_flush(ctx);
+
+	for (i = 0; i < BHQ_TEST_PRODUCERS; i++) {
+		for (j = 0; j < BHQ_TEST_PRODUCER_BHS; j++) {
+			runs += atomic_read(&ps[i].runs[j]);
+			never_ran += !atomic_read(&ps[i].runs[j]);
+		}
+	}
+	bhq_ctx_get_stats(ctx, &s);
+	KUNIT_EXPECT_EQ(test, never_ran, 0);
+	KUNIT_EXPECT_EQ(test, s.scheduled,
+			BHQ_TEST_PRODUCERS * BHQ_TEST_PRODUCER_OPS + 1);
+	/* The flush barrier is the one extra run. */
+	KUNIT_EXPECT_EQ(test, s.executed, runs + 1);
+	KUNIT_EXPECT_EQ(test, s.scheduled - s.coalesced, s.executed);
+	KUNIT_EXPECT_EQ(test, s.cancelled, 0);
+
+	for (i = 0; i < BHQ_TEST_PRODUCERS; i++)
+		for (j = 0; j < BHQ_TEST_PRODUCER_BHS; j++)
+			bhq_bh_delete(ps[i].bhs[j]);
+	bhq_ctx_destroy(ctx);
+}
+
+static void bhq_test_oneshot_nop(void *opaque)
+{
+}
+
+struct bhq_test_irq {
+	struct hrtimer timer;
+	struct bhq_bh *bh;
+	struct bhq_ctx *ctx;
+	atomic_t runs;
+	struct completion done;
+};
+
+static enum hrtimer_restart bhq_test_irq_timer(struct hrtimer *timer)
+{
+	struct bhq_test_irq *ti = container_of(timer, struct bhq_test_irq,
+					       timer);
+
+	bhq_bh_schedule(ti->bh);
+	if (bhq_schedule_oneshot(ti->ctx, bhq_test_oneshot_nop, NULL,
+				 GFP_ATOMIC) == 0)
+		atomic_inc(&ti->runs);
+	return HRTIMER_NORESTART;
+}
+
+static void bhq_test_irq_fn(void *opaque)
+{
+	complete(opaque);
+}
+
+/* Scheduling from hardirq context (an hrtimer callback) works. */
+static void bhq_test_schedule_from_hardirq(struct kunit *test)
+{
+	struct bhq_test_irq ti = {};
+	struct bhq_stats s;
+
+	init_completion(&ti.done);
+	ti.ctx = bhq_ctx_create("kunit-irq", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ti.ctx));
+	ti.bh = bhq_bh_new(ti.ctx, bhq_test_irq_fn, &ti.done);
+	KUNIT_ASSERT_NOT_NULL(test, ti.bh);
+
+	hrtimer_init(&ti.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	ti.timer.function = bhq_test_irq_timer;
+	hrtimer_start(&ti.timer, ns_to_ktime(NSEC_PER_MSEC), HRTIMER_MODE_REL_HARD);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&ti.done,
+							  BHQ_TEST_WAIT), 0);
+	hrtimer_cancel(&ti.timer);
+	bhq_ctx_flush(ti.ctx);
+
+	bhq_ctx_get_stats(ti.ctx, &s);
+	KUNIT_EXPECT_EQ(test, s.scheduled, 2 + 1);
+	KUNIT_EXPECT_EQ(test, s.executed, 2 + 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ti.runs), 1);
+	bhq_bh_delete(ti.bh);
+	bhq_ctx_destroy(ti.ctx);
+}
+
+static struct kunit_case bhq_test_cases[] = {
+	KUNIT_CASE(bhq_test_nesting_three_levels),
+	KUNIT_CASE(bhq_test_outer_slice_before_nested_slice),
+	KUNIT_CASE(bhq_test_scheduled_during_poll_runs_next_poll),
+	KUNIT_CASE_PARAM(bhq_test_fifo_within_slice, bhq_test_order_gen_params),
+	KUNIT_CASE_PARAM(bhq_test_idle_flag, bhq_test_timeout_gen_params),
+	KUNIT_CASE(bhq_test_rescheduled_by_callback_keeps_zero_timeout),
+	KUNIT_CASE(bhq_test_timeout_counts_waiting_slices),
+	KUNIT_CASE(bhq_test_cancel),
+	KUNIT_CASE_PARAM(bhq_test_delete, bhq_test_delete_gen_params),
+	KUNIT_CASE(bhq_test_oneshot),
+	KUNIT_CASE(bhq_test_coalescing),
+	KUNIT_CASE(bhq_test_stats_counters),
+	KUNIT_CASE(bhq_test_threaded_flush),
+	KUNIT_CASE(bhq_test_threaded_destroy_drains),
+	KUNIT_CASE(bhq_test_threaded_wakeups),
+	KUNIT_CASE(bhq_test_per_cpu_runs_on_its_cpu),
+	KUNIT_CASE(bhq_test_concurrent_schedulers),
+	KUNIT_CASE(bhq_test_schedule_from_hardirq),
+	{}
+};
+
+static struct kunit_suite bhq_test_suite = {
+	.name = "bhq",
+	.init = bhq_test_init,
+	.exit = bhq_test_exit,
+	.test_cases = bhq_test_cases,
+};
+
+kunit_test_suite(bhq_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for bhq");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check`: every check CI runs, each one counted.  Installs what it
+# needs.  Ends with "N passed, N failed" and exits non-zero on a failure.
+. "$(dirname "$0")/lib.sh"
+set +e
+
+passed=0
+failed=0
+failures=()
+logs=$BHQ_CACHE/check
+mkdir -p "$logs"
+
+# step NAME COMMAND...: run one counted check, its output in a log.
+step() {
+	local name=$1; shift
+	local log=$logs/$name.log start=$SECONDS
+	printf -- '--- %s\n' "$name"
+	if "$@" >"$log" 2>&1; then
+		passed=$((passed + 1))
+		printf 'PASS %s (%ss)\n' "$name" $((SECONDS - start))
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		tail -n 30 "$log"
+		printf 'FAIL %s (%ss), log: %s\n' "$name" $((SECONDS - start)) "$log"
+	fi
+}
+
+# Succeeds when the log of "$@" has no compiler or sparse warning.
+no_warnings() {
+	local out
+	out=$("$@" 2>&1)
+	local rc=$?
+	printf '%s\n' "$out"
+	[ "$rc" -eq 0 ] || return "$rc"
+	! printf '%s\n' "$out" | grep -E '(warning|error):'
+}
+
+say "installing what the checks need"
+ensure_pkgs $BHQ_PKGS_BUILD $BHQ_PKGS_CHECK $BHQ_PKGS_GUEST || exit 1
+kver=$(test_kver) || exit 1
+kdir=$(ensure_headers "$kver") || exit 1
+ksrc=$(ensure_ksrc) || exit 1
+say "test kernel headers: $kdir; kernel tree: $ksrc"
+
+c_files=$(cd "$BHQ_TOP" && git ls-files '*.c' '*.h' 2>/dev/null ||
+	find kmod demo kunit -name '*.[ch]')
+
+build_w1() {
+	rm -rf "$BHQ_CACHE/build/$kver"
+	no_warnings "$BHQ_TOP/scripts/build.sh" "$kdir" W=1
+}
+
+build_sparse() {
+	rm -rf "$BHQ_CACHE/build/$kver"
+	no_warnings "$BHQ_TOP/scripts/build.sh" "$kdir" C=2
+}
+
+checkpatch() {
+	cd "$BHQ_TOP" || return 1
+	# shellcheck disable=SC2086
+	"$ksrc/scripts/checkpatch.pl" --strict --no-tree --terse \
+		--ignore FILE_PATH_CHANGES -f $c_files Kconfig Kbuild */Kbuild |
+		tee /dev/stderr | grep -E ': (ERROR|WARNING|CHECK):' && return 1
+	return 0
+}
+
+kerneldoc() {
+	cd "$BHQ_TOP" || return 1
+	# shellcheck disable=SC2086
+	no_warnings perl "$ksrc/scripts/kernel-doc" -none -Wall $c_files
+}
+
+step build-W1 build_w1
+step sparse build_sparse
+step checkpatch checkpatch
+step kernel-doc kerneldoc
+step kunit-uml "$BHQ_TOP/scripts/kunit.sh"
+step run "$BHQ_TOP/scripts/run.sh"
+
+[ "${#failures[@]}" -eq 0 ] || printf 'failed: %s\n' "${failures[*]}"
+printf '%d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]
