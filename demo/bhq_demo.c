@@ -45,7 +45,7 @@ struct bhq_demo_cpu {
 	atomic_t oneshots;
 };
 
-static struct bhq_demo_cpu *demo_cpus;
+static struct bhq_demo_cpu __percpu *demo_cpus;
 static struct bhq_ctx *demo_manual;
 static atomic_t demo_wrong_cpu = ATOMIC_INIT(0);
 static atomic_t demo_out_of_order = ATOMIC_INIT(0);

@@ -148,28 +148,35 @@ static void bhq_ctx_unregister(struct bhq_ctx *ctx)
 	mutex_unlock(&bhq_ctx_mutex);
 }
 
-/* Stop the thread, which drains; or drain a manual context here. */
+/*
+ * Drain a threaded context in its thread and stop the thread, or drain a
+ * manual context here.  The flush comes first because kthread_stop() on a
+ * thread that has not run yet never calls bhq_thread_fn(), which would
+ * skip the thread's own drain.
+ */
 static void bhq_ctx_teardown(struct bhq_ctx *ctx)
 {
 	bhq_ctx_unregister(ctx);
-	if (ctx->thread)
+	if (ctx->thread) {
+		bhq_flush_barrier(ctx);
 		kthread_stop(ctx->thread);
-	else
+	} else {
 		bhq_ctx_drain(ctx);
+	}
 	bhq_ctx_orphan_live(ctx);
 	bhq_ctx_free(ctx);
 }
 
 struct bhq_ctx *bhq_ctx_create(const char *name, unsigned int flags)
 {
+	unsigned int unknown = flags & ~(unsigned int)BHQ_CTX_MANUAL;
 	struct task_struct *thread;
 	struct bhq_ctx *ctx;
 	int err;
 
 	might_sleep();
-	if (flags & ~BHQ_CTX_MANUAL) {
-		pr_err("bhq: %s(%s): unknown flags %#x\n",
-		       __func__, name, flags & ~BHQ_CTX_MANUAL);
+	if (unknown) {
+		pr_err("bhq: %s(%s): unknown flags %#x\n", __func__, name, unknown);
 		return ERR_PTR(-EINVAL);
 	}
 	if (!bhq_ctx_name_valid(name)) {

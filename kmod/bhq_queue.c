@@ -130,16 +130,10 @@ static bool bhq_mark_nonidle(struct bhq_ctx *ctx)
 	return !atomic_read(&ctx->nonidle) && !atomic_xchg(&ctx->nonidle, 1);
 }
 
-/* Put a BH whose PENDING bit we just turned on onto the pending list. */
-static void bhq_bh_enqueue(struct bhq_ctx *ctx, struct bhq_bh *bh)
-{
-	if (llist_add(&bh->node, &ctx->pending))
-		bhq_kick(ctx);
-}
-
 static void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 {
 	struct bhq_ctx *ctx = bh->ctx;
+	bool kick = false;
 	unsigned int old;
 
 	set |= BHQ_BH_PENDING | BHQ_BH_SCHEDULED | BHQ_BH_COUNTED;
@@ -152,11 +146,14 @@ static void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 
 	bhq_count(ctx, BHQ_STAT_SCHEDULED);
 	if (!(old & BHQ_BH_PENDING))
-		bhq_bh_enqueue(ctx, bh);
+		kick = llist_add(&bh->node, &ctx->pending);
 	else
 		bhq_count(ctx, BHQ_STAT_COALESCED);
 
+	/* One wakeup at most: the list was empty, or the first non-idle BH. */
 	if ((set & BHQ_BH_NONIDLE) && bhq_mark_nonidle(ctx))
+		kick = true;
+	if (kick)
 		bhq_kick(ctx);
 }
 
@@ -261,8 +258,8 @@ void bhq_bh_delete(struct bhq_bh *bh)
 		      "bhq: BH %ps deleted twice\n", bh->func))
 		return;
 	/* A pending BH is freed when the poller dequeues it. */
-	if (!(old & BHQ_BH_PENDING))
-		bhq_bh_enqueue(bh->ctx, bh);
+	if (!(old & BHQ_BH_PENDING) && llist_add(&bh->node, &bh->ctx->pending))
+		bhq_kick(bh->ctx);
 }
 EXPORT_SYMBOL_GPL(bhq_bh_delete);
 

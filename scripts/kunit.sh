@@ -28,3 +28,12 @@ python3 tools/testing/kunit/kunit.py run --arch="$arch" \
 	--kunitconfig="$BHQ_TOP/kunit/.kunitconfig" --build_dir="$build" \
 	--jobs="$(nproc)" --timeout=600 "$@" 2>&1 | tee "$log" || rc=$?
 [ "$rc" -eq 0 ] || die "kunit.py failed (exit $rc); log: $log"
+
+# kunit.py counts test cases; a splat during the suite fails us too.
+raw=$build/test.log
+if sed -n '/Subtest: bhq/,$p' "$raw" |
+	grep -nE 'WARNING:|BUG:|Oops|possible circular|inconsistent lock|leaked|Call Trace'; then
+	die "the kernel log of the bhq suite shows a warning; see $raw"
+fi
+grep -q 'Subtest: bhq' "$raw" || die "the bhq suite did not run; see $raw"
+say "kunit: the bhq suite passed and its kernel log is clean"
