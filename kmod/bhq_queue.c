@@ -136,13 +136,15 @@ static void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 	bool kick = false;
 	unsigned int old;
 
-	set |= BHQ_BH_PENDING | BHQ_BH_SCHEDULED | BHQ_BH_COUNTED;
-	/* Pairs with the fetch_andnot in bhq_bh_dequeue(). */
-	old = atomic_fetch_or(set, &bh->flags);
-	if (WARN_ONCE(old & (BHQ_BH_DELETED | BHQ_BH_ORPHANED),
+	/* Misuse; checked before any bit is set, so that nothing changes. */
+	if (WARN_ONCE(atomic_read(&bh->flags) & (BHQ_BH_DELETED | BHQ_BH_ORPHANED),
 		      "bhq: BH %ps scheduled after bhq_bh_delete() or after its context was destroyed\n",
 		      bh->func))
 		return;
+
+	set |= BHQ_BH_PENDING | BHQ_BH_SCHEDULED | BHQ_BH_COUNTED;
+	/* Pairs with the fetch_andnot in bhq_bh_dequeue(). */
+	old = atomic_fetch_or(set, &bh->flags);
 
 	bhq_count(ctx, BHQ_STAT_SCHEDULED);
 	if (!(old & BHQ_BH_PENDING))
