@@ -16,7 +16,7 @@ BHQ_PKG_SOURCE="linux-source-$BHQ_KSERIES"
 
 # Everything downloaded or built lives here (kernel trees, build dirs,
 # guest images), so that a second run is incremental.
-BHQ_CACHE=${BHQ_CACHE:-$HOME/.cache/bhq}
+BHQ_CACHE=${BHQ_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/bhq}
 
 # Guest settings for `make run`: TCG only (KVM guests crash on these hosts).
 BHQ_QEMU_CPUS=${BHQ_QEMU_CPUS:-2}
