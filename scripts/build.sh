@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build bhq.ko and bhq_demo.ko out of tree against $1 (a KDIR), in a copy
+# Build bhq.ko and the modules that use it (demo, bench, torture) out of tree against $1 (a KDIR), in a copy
 # of the sources under the cache so that the work tree stays clean and
 # builds for several kernels do not mix.  Extra make arguments follow
 # (W=1, C=2).  Prints the build directory on the last line.
@@ -12,8 +12,13 @@ kver=$(make -s -C "$kdir" kernelrelease 2>/dev/null || basename "$kdir")
 out=$BHQ_CACHE/build/$kver
 mkdir -p "$out"
 # cp -p keeps timestamps, so make rebuilds only what changed.
-for f in Kbuild kmod demo kunit; do
-	cp -rp "$BHQ_TOP/$f" "$out/"
+cp -p "$BHQ_TOP/Kbuild" "$BHQ_TOP/VERSION" "$out/"
+for d in "$BHQ_TOP"/*/Kbuild; do
+	cp -rp "$(dirname "$d")" "$out/"
 done
-make -C "$kdir" M="$out" CONFIG_BHQ=m CONFIG_BHQ_DEMO=m "$@" modules >&2
+syms=()
+for m in $BHQ_MODULE_DIRS; do
+	[ -f "$BHQ_TOP/${m%%:*}/Kbuild" ] && syms+=("${m#*:}=m")
+done
+make -C "$kdir" M="$out" "${syms[@]}" "$@" modules >&2
 printf '%s\n' "$out"

@@ -14,6 +14,10 @@ BHQ_PKGS_CHECK="sparse"
 BHQ_PKGS_GUEST="qemu-system-x86 busybox-static"
 BHQ_PKG_SOURCE="linux-source-$BHQ_KSERIES"
 
+# The modules an out-of-tree build makes: directory and Kbuild symbol.  The
+# KUnit suite (kunit/) needs CONFIG_KUNIT, which Debian's kernels lack.
+BHQ_MODULE_DIRS="kmod:CONFIG_BHQ demo:CONFIG_BHQ_DEMO bench:CONFIG_BHQ_BENCH torture:CONFIG_BHQ_TORTURE"
+
 # Everything downloaded or built lives here (kernel trees, build dirs,
 # guest images), so that a second run is incremental.
 BHQ_CACHE=${BHQ_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/bhq}

@@ -1,8 +1,7 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
-# /init of the test guest: mount the usual file systems, run the command
-# given on the kernel command line as bhq.cmd (default: the smoke), print
-# its exit status and power off.
+# /init of the test guest: mount the usual file systems, run /run.sh (put
+# there by scripts/guest.sh), print its exit status and power off.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -11,10 +10,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 echo "BHQ-GUEST: Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs"
-cmd=/smoke.sh
-for arg in $(cat /proc/cmdline); do
-	case "$arg" in bhq.cmd=*) cmd=${arg#bhq.cmd=} ;; esac
-done
-sh "$cmd"
+cd /
+sh /run.sh
 echo "BHQ-GUEST-EXIT: $?"
 poweroff -f

@@ -1,0 +1,14 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# `make shell`: load bhq, say where things are, and hand the console over.
+insmod /bhq.ko
+cat <<'BANNER'
+
+bhq guest shell -- bhq.ko is loaded.
+  counters:     /sys/kernel/debug/bhq/summary, /sys/kernel/debug/bhq/cpuN/stats
+  tracepoints:  /sys/kernel/tracing/events/bhq/ (echo 1 > .../enable; cat /sys/kernel/tracing/trace)
+  modules:      /*.ko (insmod /bhq_demo.ko runs the demo load)
+Exit the shell to power the guest off.
+
+BANNER
+setsid cttyhack sh -l
