@@ -9,7 +9,7 @@
 kdir=$1; shift
 [ -f "$kdir/Makefile" ] || die "$kdir is not a kernel build directory"
 kver=$(make -s -C "$kdir" kernelrelease 2>/dev/null || basename "$kdir")
-out=$BHQ_CACHE/build/$kver
+out=$BHQ_CACHE/build/$BHQ_JOB-$kver
 mkdir -p "$out"
 # cp -p keeps timestamps, so make rebuilds only what changed.
 cp -p "$BHQ_TOP/Kbuild" "$BHQ_TOP/VERSION" "$out/"

@@ -48,12 +48,12 @@ c_files=$(cd "$BHQ_TOP" && git ls-files '*.c' '*.h' 2>/dev/null ||
 	find kmod demo kunit -name '*.[ch]')
 
 build_w1() {
-	rm -rf "$BHQ_CACHE/build/$kver"
+	rm -rf "$BHQ_CACHE/build/$BHQ_JOB-$kver"
 	no_warnings "$BHQ_TOP/scripts/build.sh" "$kdir" W=1
 }
 
 build_sparse() {
-	rm -rf "$BHQ_CACHE/build/$kver"
+	rm -rf "$BHQ_CACHE/build/$BHQ_JOB-$kver"
 	no_warnings "$BHQ_TOP/scripts/build.sh" "$kdir" C=2
 }
 

@@ -22,6 +22,10 @@ BHQ_MODULE_DIRS="kmod:CONFIG_BHQ demo:CONFIG_BHQ_DEMO bench:CONFIG_BHQ_BENCH tor
 # guest images), so that a second run is incremental.
 BHQ_CACHE=${BHQ_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/bhq}
 
+# Concurrent jobs (say, a benchmark while the tests run) keep their build
+# and guest directories apart by setting BHQ_JOB.
+BHQ_JOB=${BHQ_JOB:-main}
+
 # Guest settings for `make run`: TCG only (KVM guests crash on these hosts).
 BHQ_QEMU_CPUS=${BHQ_QEMU_CPUS:-2}
 BHQ_QEMU_MEM=${BHQ_QEMU_MEM:-1024}

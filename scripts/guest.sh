@@ -35,12 +35,12 @@ kdir=$(ensure_headers "$kver")
 vmlinuz=$(ensure_image "$kver")
 
 say "building the modules against $kdir"
-blog=$BHQ_CACHE/build-$kver.log
+blog=$BHQ_CACHE/build-$BHQ_JOB-$kver.log
 run_logged "$blog" "$BHQ_TOP/scripts/build.sh" "$kdir" W=1
 out=$(tail -n 1 "$blog")
 
 say "making the initramfs"
-dir=$BHQ_CACHE/guest/$kver
+dir=$BHQ_CACHE/guest/$BHQ_JOB-$kver
 root=$dir/root
 rm -rf "$root"
 mkdir -p "$root"/{bin,proc,sys,dev,tmp}
