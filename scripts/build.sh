@@ -8,7 +8,7 @@
 
 kdir=$1; shift
 [ -f "$kdir/Makefile" ] || die "$kdir is not a kernel build directory"
-kver=$(make -s -C "$kdir" kernelrelease 2>/dev/null || basename "$kdir")
+kver=$(basename "$kdir"); kver=${kver#linux-headers-}
 out=$BHQ_CACHE/build/$BHQ_JOB-$kver
 mkdir -p "$out"
 # cp -p keeps timestamps, so make rebuilds only what changed.

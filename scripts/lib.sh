@@ -87,12 +87,30 @@ test_kver() {
 	esac
 }
 
-# Headers of release $1, installed with apt (they live under /usr/src and
-# touch nothing in /boot).  Prints the KDIR to build against.
+# Headers of release $1, downloaded with their -common and kbuild
+# packages and unpacked into the cache (installing them with apt would
+# pull in the image package and touch /boot).  Prints the KDIR.
 ensure_headers() {
-	local kver=$1 kdir=/usr/src/linux-headers-$1
-	[ -f "$kdir/Makefile" ] || ensure_pkgs "linux-headers-$kver"
-	[ -f "$kdir/Makefile" ] || die "linux-headers-$kver did not install $kdir"
+	local kver=$1 root=$BHQ_CACHE/kernels/$1/root
+	local kdir=$root/usr/src/linux-headers-$1 pkgs p
+	if [ ! -f "$kdir/.bhq-ready" ]; then
+		ensure_pkgs pahole >&2
+		apt_update_once >&2
+		pkgs=$(apt-cache depends "linux-headers-$kver" |
+			sed -n 's/^ *Depends: \(linux-\(headers\|kbuild\)-[^ ]*\).*/\1/p' | sort -u)
+		say "downloading linux-headers-$kver $(echo $pkgs)" >&2
+		rm -rf "$root" && mkdir -p "$root"
+		for p in "linux-headers-$kver" $pkgs; do
+			(cd "$root" && run_logged "$root/../download-$p.log" apt-get download "$p") >&2
+		done
+		for p in "$root"/*.deb; do
+			dpkg-deb -x "$p" "$root"
+		done
+		rm -f "$root"/*.deb
+		# The flavour's Makefile includes the -common tree by absolute path.
+		sed -i "s|include /usr/src/|include $root/usr/src/|" "$kdir/Makefile"
+		touch "$kdir/.bhq-ready"
+	fi
 	printf '%s\n' "$kdir"
 }
 
