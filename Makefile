@@ -7,15 +7,19 @@
 #   make run        boot Debian's 6.12 cloud kernel under QEMU and show bhq
 #   make check      everything CI runs; ends with "N passed, N failed"
 #   make kunit      the KUnit suite under UML with kunit.py
+#   make shell      boot the test kernel with bhq loaded and get its shell;
+#                   CMD='...' runs a command there instead
+#   make htmldocs   render Documentation/ with Sphinx and kernel-doc
+#   make dkms-install / dkms-remove   register bhq with DKMS for KVER
 #
 # Variables: KDIR (headers to build against), KSRC (a kernel tree for
 # kunit.py instead of Debian's linux-source), KVER (test kernel release or
 # series for `make run`, e.g. 6.1), BHQ_CACHE (default ~/.cache/bhq).
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
-export KSRC KVER BHQ_CACHE
+export KSRC KVER BHQ_CACHE CMD
 
-.PHONY: all modules run check kunit clean help
+.PHONY: all modules run check kunit shell htmldocs dkms-install dkms-remove clean help
 
 all: modules
 
@@ -34,8 +38,20 @@ check:
 kunit:
 	@scripts/kunit.sh
 
+shell:
+	@scripts/guest.sh --shell
+
+htmldocs:
+	@scripts/htmldocs.sh
+
+dkms-install:
+	@scripts/dkms.sh install
+
+dkms-remove:
+	@scripts/dkms.sh remove
+
 clean:
-	rm -f kmod/*.ko demo/*.ko
+	rm -rf kmod/*.ko demo/*.ko Documentation/output
 
 help:
-	@sed -n '3,15p' Makefile
+	@sed -n '3,20p' Makefile

@@ -1,27 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/*
- * bhq - slice-chained bottom-half queues.
+/**
+ * DOC: bhq overview
  *
  * A port of QEMU's bottom halves (util/async.c) to the kernel.  A BH is a
  * callback that is scheduled lock-free from any context except NMI and run
  * later by the context's poller: a kthread for a threaded context, the
  * owner's own bhq_poll() calls for a manual one.
  *
- * Life cycle of one BH (flags in struct bhq_bh):
+ * Life cycle of one BH (the flags in struct bhq_bh)::
  *
- *	         bhq_bh_new()
- *	              |
- *	              v          bhq_bh_schedule[_idle]()
- *	   +------> IDLE ----------------------------------+
- *	   |          ^                                    v
- *	   |          | poll: run it            PENDING|SCHEDULED  (on the
- *	   |          +-----------------------------------+         llist)
- *	   |          | poll: skip it                      | bhq_bh_cancel()
- *	   |          +----- PENDING (cancelled) <---------+
- *	   |                       | schedule again: SCHEDULED, same place
- *	   |                       v
- *	   |          bhq_bh_delete() from any state above
- *	   +--------> PENDING|DELETED --poll--> freed
+ *	  bhq_bh_new()
+ *	       |
+ *	       v          schedule
+ *	     IDLE  ------------------------->  PENDING|SCHEDULED
+ *	       ^  <-------------------------     |          ^
+ *	       |       poll: dequeue, run        | cancel   | schedule again
+ *	       |                                 v          | (same place)
+ *	       +--------------------------  PENDING (cancelled)
+ *	             poll: dequeue, skip
+ *
+ *	  delete, from any state:  PENDING|DELETED  --poll-->  freed
  *
  * PENDING means "on the context's list or in a slice of an active poll";
  * only the poller clears it.  A schedule of a PENDING BH only sets flags,
@@ -71,9 +69,8 @@ struct bhq_ctx;
  * @id: index in the context's table of live BHs (0: not tracked)
  *
  * Opaque to users: allocate with bhq_bh_new(), free with bhq_bh_delete().
- * It is declared here only so that its size is visible; 40 bytes on
- * 64-bit, smaller than QEMU's QEMUBH (56) and struct work_struct (32 + a
- * list walk per flush) while carrying its own context pointer.
+ * It is declared here only so that its size is visible: 40 bytes on
+ * 64-bit, where QEMU's QEMUBH takes 56.
  */
 struct bhq_bh {
 	struct llist_node node;

@@ -21,6 +21,7 @@
 #include <linux/string.h>
 
 #include "bhq_internal.h"
+#include "bhq_trace.h"
 
 /* Sleeping for idle BHs may end this much late, to batch timer wakeups. */
 #define BHQ_IDLE_SLACK_NS	(NSEC_PER_MSEC / 2)
@@ -37,10 +38,11 @@ static DEFINE_MUTEX(bhq_ctx_mutex);
  * the timeout, so that the caller computes the timeout again instead of
  * running idle BHs early.  Called in TASK_IDLE.
  */
-static bool bhq_thread_sleep(s64 timeout)
+static bool bhq_thread_sleep(struct bhq_ctx *ctx, s64 timeout)
 {
 	ktime_t expires;
 
+	trace_bhq_sleep(ctx, timeout);
 	if (timeout == BHQ_TIMEOUT_INFINITE) {
 		schedule();
 		return true;
@@ -68,7 +70,7 @@ static int bhq_thread_fn(void *arg)
 		if (kthread_should_stop())
 			break;
 		timeout = bhq_compute_timeout(ctx);
-		if (timeout && bhq_thread_sleep(timeout))
+		if (timeout && bhq_thread_sleep(ctx, timeout))
 			continue;
 		__set_current_state(TASK_RUNNING);
 		__bhq_poll(ctx);
@@ -86,7 +88,7 @@ static bool bhq_ctx_name_valid(const char *name)
 
 	return len && len <= BHQ_CTX_NAME_MAX && !strchr(name, '/') &&
 	       strcmp(name, ".") && strcmp(name, "..") &&
-	       strcmp(name, "summary");
+	       strcmp(name, "summary") && strcmp(name, "version");
 }
 
 static struct bhq_ctx *bhq_ctx_find(const char *name)

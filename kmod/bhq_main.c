@@ -9,6 +9,9 @@
 
 #include "bhq_internal.h"
 
+#define CREATE_TRACE_POINTS
+#include "bhq_trace.h"
+
 static int __init bhq_init(void)
 {
 	int err;
@@ -21,7 +24,8 @@ static int __init bhq_init(void)
 	if (err)
 		goto err_debugfs_exit;
 	bhq_debugfs_add_summary();
-	pr_info("bhq: %u per-CPU contexts ready\n", num_possible_cpus());
+	pr_info("bhq: version %s, %u per-CPU contexts ready\n", BHQ_VERSION,
+		num_possible_cpus());
 	return 0;
 
 err_debugfs_exit:
@@ -42,4 +46,5 @@ module_init(bhq_init);
 module_exit(bhq_exit);
 
 MODULE_DESCRIPTION("bhq: slice-chained bottom-half queues (QEMU's BHs for the kernel)");
+MODULE_VERSION(BHQ_VERSION);
 MODULE_LICENSE("GPL");

@@ -51,6 +51,7 @@
 #include <linux/slab.h>
 
 #include "bhq_internal.h"
+#include "bhq_trace.h"
 
 /*
  * A slice of the pending list, carved off by one poll.  Lives on that
@@ -147,6 +148,8 @@ static void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 	old = atomic_fetch_or(set, &bh->flags);
 
 	bhq_count(ctx, BHQ_STAT_SCHEDULED);
+	trace_bhq_schedule(ctx, bh, !(set & BHQ_BH_NONIDLE),
+			   old & BHQ_BH_PENDING);
 	if (!(old & BHQ_BH_PENDING))
 		kick = llist_add(&bh->node, &ctx->pending);
 	else
@@ -362,6 +365,7 @@ static bool bhq_bh_dispatch(struct bhq_ctx *ctx, struct bhq_poll_frame *frame,
 {
 	unsigned int flags = bhq_bh_dequeue(bh);
 	bool nonidle = flags & BHQ_BH_NONIDLE;
+	bhq_func_t func;
 
 	if ((flags & (BHQ_BH_SCHEDULED | BHQ_BH_DELETED)) != BHQ_BH_SCHEDULED) {
 		if (flags & BHQ_BH_COUNTED)
@@ -371,8 +375,11 @@ static bool bhq_bh_dispatch(struct bhq_ctx *ctx, struct bhq_poll_frame *frame,
 		return false;
 	}
 
+	func = bh->func;
 	frame->running = bh;
-	bh->func(bh->opaque);
+	trace_bhq_execute_start(ctx, bh, func);
+	func(bh->opaque);
+	trace_bhq_execute_end(ctx, bh, func);
 	frame->running = NULL;
 
 	bhq_count(ctx, BHQ_STAT_EXECUTED);
@@ -411,6 +418,7 @@ static bool bhq_poll_enter(struct bhq_ctx *ctx)
 int __bhq_poll(struct bhq_ctx *ctx)
 {
 	struct bhq_poll_frame frame = { .outer = ctx->innermost };
+	unsigned int dequeued = 0;
 	bool progress = false;
 	struct bhq_bh *bh;
 
@@ -425,9 +433,13 @@ int __bhq_poll(struct bhq_ctx *ctx)
 	if (ctx->depth > ctx->max_depth)
 		WRITE_ONCE(ctx->max_depth, ctx->depth);
 
+	trace_bhq_poll_start(ctx, ctx->depth, 0);
 	bhq_carve_slice(ctx, &frame.slice);
-	while ((bh = bhq_slice_pop(ctx)))
+	while ((bh = bhq_slice_pop(ctx))) {
 		progress |= bhq_bh_dispatch(ctx, &frame, bh);
+		dequeued++;
+	}
+	trace_bhq_poll_end(ctx, ctx->depth, dequeued);
 
 	ctx->innermost = frame.outer;
 	if (!--ctx->depth) {

@@ -2,6 +2,7 @@
 /*
  * bhq counters and their debugfs files:
  *
+ *	/sys/kernel/debug/bhq/version		the module's version
  *	/sys/kernel/debug/bhq/summary		all per-CPU contexts together
  *	/sys/kernel/debug/bhq/<ctx>/stats	one context ("cpuN" per CPU)
  *
@@ -113,6 +114,13 @@ static int bhq_summary_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(bhq_summary);
 
+static int bhq_version_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "%s\n", BHQ_VERSION);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bhq_version);
+
 /*
  * debugfs failures are not errors (a kernel without debugfs loads bhq
  * all the same): the debugfs calls accept the error pointers they return.
@@ -120,6 +128,8 @@ DEFINE_SHOW_ATTRIBUTE(bhq_summary);
 void bhq_debugfs_init(void)
 {
 	bhq_debugfs_root = debugfs_create_dir("bhq", NULL);
+	debugfs_create_file("version", 0444, bhq_debugfs_root, NULL,
+			    &bhq_version_fops);
 }
 
 /* Only while the per-CPU contexts exist: the summary reads them all. */
@@ -139,7 +149,7 @@ void bhq_debugfs_del_summary(void)
 /* Last: every context has removed its own directory by now. */
 void bhq_debugfs_exit(void)
 {
-	debugfs_remove(bhq_debugfs_root);
+	debugfs_remove_recursive(bhq_debugfs_root);
 	bhq_debugfs_root = NULL;
 }
 

@@ -20,5 +20,5 @@ syms=()
 for m in $BHQ_MODULE_DIRS; do
 	[ -f "$BHQ_TOP/${m%%:*}/Kbuild" ] && syms+=("${m#*:}=m")
 done
-make -C "$kdir" M="$out" "${syms[@]}" "$@" modules >&2
+make -C "$kdir" M="$out" "${syms[@]}" BHQ_VERSION="$(bhq_version)" "$@" modules >&2
 printf '%s\n' "$out"

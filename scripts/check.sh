@@ -72,12 +72,34 @@ kerneldoc() {
 	no_warnings perl "$ksrc/scripts/kernel-doc" -none -Wall $c_files
 }
 
+# The older LTS kernel: build with W=1, then the same smoke in its guest.
+build_old() {
+	local k d
+	k=$(KVER=$BHQ_KSERIES_OLD test_kver) && d=$(ensure_headers "$k") &&
+		no_warnings "$BHQ_TOP/scripts/build.sh" "$d" W=1
+}
+
+# make shell, scripted: the banner and the command's output come back.
+shell_scripted() {
+	local out
+	out=$("$BHQ_TOP/scripts/guest.sh" --shell --cmd 'cat /sys/kernel/debug/bhq/summary') || return 1
+	printf '%s\n' "$out"
+	printf '%s\n' "$out" | grep -q 'bhq guest shell' &&
+		printf '%s\n' "$out" | grep -q '^timeouts_infinite [1-9]'
+}
+
 step build-W1 build_w1
 step sparse build_sparse
 step checkpatch checkpatch
 step kernel-doc kerneldoc
+step htmldocs "$BHQ_TOP/scripts/htmldocs.sh"
 step kunit-uml "$BHQ_TOP/scripts/kunit.sh"
 step run "$BHQ_TOP/scripts/run.sh"
+step tracepoints "$BHQ_TOP/scripts/guest.sh" --script "$BHQ_TOP/scripts/guest-trace.sh"
+step shell shell_scripted
+step "build-W1-$BHQ_KSERIES_OLD" build_old
+step "run-$BHQ_KSERIES_OLD" env KVER="$BHQ_KSERIES_OLD" "$BHQ_TOP/scripts/run.sh"
+step dkms "$BHQ_TOP/scripts/dkms.sh" check
 
 [ "${#failures[@]}" -eq 0 ] || printf 'failed: %s\n' "${failures[*]}"
 printf '%d passed, %d failed\n' "$passed" "$failed"

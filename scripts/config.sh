@@ -6,11 +6,13 @@
 # Kernel series: kunit.py runs from the linux-source package of this series,
 # and `make run` boots Debian's prebuilt cloud kernel of the same series.
 BHQ_KSERIES=${BHQ_KSERIES:-6.12}
+# The older LTS series bhq must also build and run on.
+BHQ_KSERIES_OLD=6.1
 BHQ_FLAVOUR=cloud-amd64
 
 # Debian packages the scripts need on the host, by purpose.
 BHQ_PKGS_BUILD="build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils python3"
-BHQ_PKGS_CHECK="sparse"
+BHQ_PKGS_CHECK="sparse python3-sphinx dkms"
 BHQ_PKGS_GUEST="qemu-system-x86 busybox-static"
 BHQ_PKG_SOURCE="linux-source-$BHQ_KSERIES"
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# `make shell`: load bhq, say where things are, and hand the console over.
+# `make shell`: load bhq, say where things are, and hand the console over;
+# or, when scripts/guest.sh put a command in /cmd.sh, run it instead.
 insmod /bhq.ko
 cat <<'BANNER'
 
@@ -11,4 +12,9 @@ bhq guest shell -- bhq.ko is loaded.
 Exit the shell to power the guest off.
 
 BANNER
+if [ -f /cmd.sh ]; then
+	echo "+ $(cat /cmd.sh)"
+	sh /cmd.sh
+	exit
+fi
 setsid cttyhack sh -l

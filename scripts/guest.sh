@@ -3,19 +3,21 @@
 # Boot a Debian kernel under QEMU (TCG) with a busybox initramfs holding
 # every module this project builds, and run a script (or a shell) in it.
 #
-#   scripts/guest.sh [--cpus N] [--add FILE]... [--script FILE | --shell | --cmd CMD]
+#   scripts/guest.sh [--cpus N] [--add FILE]... [--script FILE | --shell [--cmd CMD]]
 #
 # KVER picks the kernel (a release or a series, default the newest 6.12).
 # The guest's /init mounts proc, sys, dev, debugfs and tracefs, runs the
 # script from / (with the modules in /), prints "BHQ-GUEST-EXIT: <status>"
 # and powers off.  Our exit status is the script's.  The console log is
-# kept in the cache; its path is printed.
+# kept in the cache; its path is printed.  --shell loads bhq and gives the
+# guest's shell to this terminal; with --cmd it runs CMD in that shell
+# instead, non-interactively (CMD in the environment does the same).
 . "$(dirname "$0")/lib.sh"
 
 cpus=$BHQ_QEMU_CPUS
 script=$BHQ_TOP/scripts/guest-smoke.sh
 mode=script
-cmd=""
+cmd=${CMD:-}
 adds=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -23,7 +25,7 @@ while [ $# -gt 0 ]; do
 	--add) adds+=("$2"); shift 2 ;;
 	--script) script=$2; shift 2 ;;
 	--shell) mode=shell; shift ;;
-	--cmd) mode=cmd; cmd=$2; shift 2 ;;
+	--cmd) cmd=$2; shift 2 ;;
 	*) die "guest.sh: unknown argument $1" ;;
 	esac
 done
@@ -50,9 +52,9 @@ find "$out" -name '*.ko' -exec cp {} "$root/" \;
 for f in "${adds[@]}"; do cp "$f" "$root/"; done
 case "$mode" in
 script) cp "$script" "$root/run.sh" ;;
-cmd) printf 'insmod /bhq.ko\n%s\n' "$cmd" >"$root/run.sh" ;;
 shell) cp "$BHQ_TOP/scripts/guest-shell.sh" "$root/run.sh" ;;
 esac
+[ -z "$cmd" ] || printf '%s\n' "$cmd" >"$root/cmd.sh"
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initrd.gz"
 
@@ -62,7 +64,7 @@ qemu=(qemu-system-x86_64 -accel tcg -nographic -no-reboot
 	-smp "$cpus" -m "$BHQ_QEMU_MEM"
 	-kernel "$vmlinuz" -initrd "$dir/initrd.gz"
 	-append "console=ttyS0 loglevel=4 panic=-1 quiet")
-if [ "$mode" = shell ]; then
+if [ "$mode" = shell ] && [ -z "$cmd" ]; then
 	# Interactive: the guest's console is this terminal.
 	"${qemu[@]}"
 	exit 0

@@ -32,6 +32,14 @@ run_logged() {
 	return "$rc"
 }
 
+# VERSION, plus "+g<commit>[-dirty]" when this is a git checkout.
+bhq_version() {
+	local v g
+	v=$(cat "$BHQ_TOP/VERSION")
+	g=$(git -C "$BHQ_TOP" describe --always --dirty 2>/dev/null) && v="$v+g$g"
+	printf '%s\n' "$v"
+}
+
 APT_UPDATED=0
 apt_update_once() {
 	[ "$APT_UPDATED" -eq 1 ] && return 0
