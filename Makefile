@@ -6,7 +6,9 @@
 #   make            build kmod/bhq.ko and demo/bhq_demo.ko against KDIR
 #   make run        boot Debian's 6.12 cloud kernel under QEMU and show bhq
 #   make check      everything CI runs; ends with "N passed, N failed"
-#   make kunit      the KUnit suite under UML with kunit.py
+#   make kunit      the KUnit suites under UML with kunit.py
+#   make kunit-qemu / kunit-kcsan   the same on x86_64 with 4 vCPUs and
+#                   lockdep, KASAN, kmemleak / KCSAN
 #   make shell      boot the test kernel with bhq loaded and get its shell;
 #                   CMD='...' runs a command there instead
 #   make htmldocs   render Documentation/ with Sphinx and kernel-doc
@@ -19,7 +21,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 export KSRC KVER BHQ_CACHE CMD
 
-.PHONY: all modules run check kunit shell htmldocs dkms-install dkms-remove clean help
+.PHONY: all modules run check kunit kunit-qemu kunit-kcsan shell htmldocs dkms-install dkms-remove clean help
 
 all: modules
 
@@ -36,7 +38,13 @@ check:
 	@scripts/check.sh
 
 kunit:
-	@scripts/kunit.sh
+	@scripts/kunit.sh um
+
+kunit-qemu:
+	@scripts/kunit.sh qemu
+
+kunit-kcsan:
+	@scripts/kunit.sh kcsan
 
 shell:
 	@scripts/guest.sh --shell

@@ -88,6 +88,7 @@ struct qm19_bh *qm19_bh_new(struct qm19_ctx *ctx, qm_func_t cb, void *opaque)
 /* aio_notify(): a full barrier, then a wakeup if the poller sleeps. */
 static void qm19_notify(struct qm19_ctx *ctx)
 {
+	/* QEMU: orders the caller's writes before the read of notify_me. */
 	smp_mb();
 	if (READ_ONCE(ctx->notify_me))
 		WRITE_ONCE(ctx->notified, true);
@@ -201,6 +202,7 @@ void qm_bh_free(struct qm_bh *bh)
 
 static void qm_notify(struct qm_ctx *ctx)
 {
+	/* As qm19_notify(): QEMU's aio_notify() starts with smp_mb(). */
 	smp_mb();
 	if (READ_ONCE(ctx->notify_me))
 		WRITE_ONCE(ctx->notified, true);

@@ -69,7 +69,7 @@ void bench_sort(u64 *v, unsigned int n);
 
 /* One benchmark per file; each returns 0 or a negative errno. */
 int bench_complexity(void);
-int bench_dispatch(void);
+int bench_dispatch(bool throughput, bool latency, bool wakeups);
 void bench_memory(void);
 
 /*

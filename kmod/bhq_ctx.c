@@ -88,7 +88,8 @@ static bool bhq_ctx_name_valid(const char *name)
 
 	return len && len <= BHQ_CTX_NAME_MAX && !strchr(name, '/') &&
 	       strcmp(name, ".") && strcmp(name, "..") &&
-	       strcmp(name, "summary") && strcmp(name, "version");
+	       strcmp(name, "summary") && strcmp(name, "version") &&
+	       strcmp(name, "misuse");
 }
 
 static struct bhq_ctx *bhq_ctx_find(const char *name)
@@ -221,11 +222,11 @@ void bhq_ctx_destroy(struct bhq_ctx *ctx)
 	if (IS_ERR_OR_NULL(ctx))
 		return;
 	might_sleep();
-	if (WARN_ONCE(ctx->cpu >= 0, "bhq: per-CPU context %s cannot be destroyed\n",
-		      ctx->name))
+	if (bhq_misuse(ctx->cpu >= 0, "bhq: per-CPU context %s cannot be destroyed\n",
+		       ctx->name))
 		return;
-	if (WARN_ONCE(bhq_in_own_callback(ctx),
-		      "bhq: context %s destroyed from its own callback\n", ctx->name))
+	if (bhq_misuse(bhq_in_own_callback(ctx),
+		       "bhq: context %s destroyed from its own callback\n", ctx->name))
 		return;
 	bhq_ctx_teardown(ctx);
 }
@@ -234,9 +235,9 @@ EXPORT_SYMBOL_GPL(bhq_ctx_destroy);
 void bhq_ctx_flush(struct bhq_ctx *ctx)
 {
 	might_sleep();
-	if (WARN_ONCE(bhq_in_own_callback(ctx),
-		      "bhq: %s(%s) from a callback of the same context would deadlock\n",
-		      __func__, ctx->name))
+	if (bhq_misuse(bhq_in_own_callback(ctx),
+		       "bhq: %s(%s) from a callback of the same context would deadlock\n",
+		       __func__, ctx->name))
 		return;
 	bhq_flush_barrier(ctx);
 }
@@ -244,8 +245,8 @@ EXPORT_SYMBOL_GPL(bhq_ctx_flush);
 
 struct bhq_ctx *bhq_cpu_ctx(unsigned int cpu)
 {
-	if (WARN_ONCE(cpu >= nr_cpu_ids || !cpu_possible(cpu),
-		      "bhq: %s(%u): not a possible CPU\n", __func__, cpu))
+	if (bhq_misuse(cpu >= nr_cpu_ids || !cpu_possible(cpu),
+		       "bhq: %s(%u): not a possible CPU\n", __func__, cpu))
 		return NULL;
 	return per_cpu(bhq_cpu_ctxs, cpu);
 }

@@ -14,6 +14,28 @@
 #include "bhq.h"
 
 /*
+ * API misuse: warn once per call site, count every time, and let the
+ * caller return without changing anything.  The count (debugfs "misuse")
+ * lets tests see a misuse caught even after its warning has fired once.
+ */
+extern atomic_long_t bhq_misuse_detected;
+
+#define bhq_misuse(cond, fmt, ...)					\
+({									\
+	bool __bhq_bad = unlikely(cond);				\
+									\
+	if (__bhq_bad) {						\
+		atomic_long_inc(&bhq_misuse_detected);			\
+		WARN_ONCE(1, fmt, ##__VA_ARGS__);			\
+	}								\
+	__bhq_bad;							\
+})
+
+#if IS_ENABLED(CONFIG_KUNIT)
+long bhq_misuse_count(void);
+#endif
+
+/*
  * struct bhq_bh::flags.  Schedulers only set bits (atomic_fetch_or), the
  * poller clears them when it dequeues (atomic_fetch_andnot), cancel clears
  * SCHEDULED and NONIDLE.

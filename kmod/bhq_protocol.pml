@@ -3,137 +3,156 @@
  * bhq_protocol.pml: a Promela model of the bhq schedule / poll / non-idle
  * flag / sleep / wakeup protocol, for the spin model checker.
  *
- * Run it with scripts/spin-check.sh, which checks this model as it is
- * (0 errors expected) and the broken variants below (errors expected).
- * By hand:
+ * Run it with scripts/spin-check.sh (a few seconds): it checks this model
+ * and its variants below, each against its expected outcome.  By hand:
  *
- *	spin -a kmod/bhq_protocol.pml			(or -DNAIVE_CLEAR ...)
+ *	spin -a kmod/bhq_protocol.pml		(or spin -DNAIVE_CLEAR -a ...)
  *	gcc -O2 -DSAFETY -DNOCLAIM -o pan pan.c && ./pan -m100000
- *	gcc -O2 -o pan pan.c && ./pan -a -f -m100000	(the ltl claim)
+ *	gcc -O2 -o pan pan.c && ./pan -a -m100000	(the ltl claim too)
+ *	spin -t -p kmod/bhq_protocol.pml	(replay an error's trail)
  *
  * What is modelled, and where it is in the C code:
  *
- *  - kmod/bhq_queue.c, bhq_bh_schedule_flags(): the BH's atomic_fetch_or
- *    of PENDING | SCHEDULED (| NONIDLE), llist_add() (which returns "the
- *    list was empty") when PENDING was off, bhq_mark_nonidle() (read the
- *    flag, then atomic_xchg(flag, 1) if it read 0) for a non-idle
- *    schedule, and bhq_kick(): READ_ONCE(ctx->poller), then
- *    wake_up_process() unless the poller is the thread.  Inline
- *    bhq_schedule().
- *  - kmod/bhq_queue.c, __bhq_poll(): bhq_poll_enter() (cmpxchg of
- *    ctx->poller), bhq_carve_slice() (read the flag, atomic_xchg(flag, 0)
- *    if it read 1, llist_del_all(), append the slice, set slices_nonidle),
- *    bhq_slice_pop() (clears slices_nonidle with the last slice),
- *    bhq_bh_dispatch() / bhq_bh_dequeue() (atomic_fetch_andnot of
- *    PENDING | SCHEDULED | NONIDLE, then the callback), and the release
- *    of ctx->poller at depth 0.  Inline bhq_poll() and bhq_carve_slice().
+ *  - kmod/bhq_queue.c, bhq_bh_schedule_flags(): the BH's atomic_fetch_or()
+ *    of PENDING | SCHEDULED (| NONIDLE); llist_add(), which returns "the
+ *    list was empty", when PENDING was off; for a non-idle schedule
+ *    bhq_mark_nonidle(): read the flag, atomic_xchg(flag, 1) if it read 0;
+ *    then bhq_kick(): READ_ONCE(ctx->poller), and wake_up_process() unless
+ *    the poller is the thread.  Inline bhq_schedule().
+ *  - kmod/bhq_queue.c, __bhq_poll(): bhq_poll_enter() (the cmpxchg of
+ *    ctx->poller); bhq_carve_slice(): read the flag, atomic_xchg(flag, 0)
+ *    if it read 1, llist_del_all(), append the slice, set slices_nonidle;
+ *    bhq_slice_pop(), which clears slices_nonidle with the last slice;
+ *    bhq_bh_dispatch() with bhq_bh_dequeue() (atomic_fetch_andnot() of
+ *    PENDING | SCHEDULED | NONIDLE), then the callback; the store-release
+ *    of ctx->poller at depth 0.  Inlines bhq_poll(), bhq_carve_slice().
  *  - kmod/bhq_queue.c, bhq_compute_timeout(): slices_nonidle or the flag
  *    first, then the pending list and the slices.  Inline
  *    bhq_compute_timeout().
  *  - kmod/bhq_ctx.c, bhq_thread_fn() and bhq_thread_sleep(): the loop
  *    set_current_state(TASK_IDLE); compute the timeout; sleep if it is not
  *    0 (an infinite sleep blocks until wake_up_process(); an idle sleep
- *    ends woken, "continue", or by the timer, then poll); else
+ *    ends woken, then "continue", or by its timer, then poll); else
  *    __set_current_state(TASK_RUNNING) and poll.  Proctype thread.
  *  - wake_up_process(): sets the thread running if it is in TASK_IDLE,
  *    else does nothing (the Linux sleep/wake rule).  Inline wake_thread().
  *
- * Processes: the thread, two schedulers, and the callback of BH A, which
- * runs in the thread: it schedules BH C non-idle during the poll (the case
- * that clearing the flag at the end of the poll breaks) and may poll again
- * (one level of nesting, which exercises slices_nonidle).  Scheduler 1
- * schedules B then A, scheduler 2 schedules B then C; each of these four
- * schedules is idle or non-idle, chosen nondeterministically.  So B is
- * scheduled twice and C may be too (coalescing: a schedule finds the BH
- * pending, in the list or in a slice, and only adds flags).
+ * Processes: the thread; two schedulers; the callback of BH A, which runs
+ * in the thread, schedules BH C non-idle during the poll (the case that
+ * clearing the flag at the end of the poll breaks) and may then poll
+ * again (one level of nesting, which exercises slices_nonidle).
+ * Scheduler 1 schedules B then A, scheduler 2 schedules B then C; each of
+ * these four schedules is idle or non-idle, chosen nondeterministically.
+ * So B is scheduled twice and C may be too: coalescing, a schedule that
+ * finds the BH pending (on the list, in a slice, or just claimed by a
+ * schedule that has not added it yet) and only adds flags.
  *
- * Memory model: spin explores sequentially consistent interleavings.  That
- * is what the C code gets: every operation modelled here is a fully
+ * Memory model: spin explores sequentially consistent interleavings, and
+ * that is what the C code gets: every operation modelled here is a fully
  * ordered atomic (fetch_or, fetch_andnot, xchg, cmpxchg, llist_add,
- * llist_del_all, wake_up_process) or is separated from the next access by
- * a full barrier (set_current_state() before the reads of
- * bhq_compute_timeout(), the value-returning atomics before the plain
- * read of the flag and of ctx->poller), except the store-release of
- * ctx->poller, whose following set_current_state() is a full barrier.
- * Each atomic operation is one step (an atomic block); each plain read is
- * one step of its own; steps that touch only poller-owned state
- * (slices, slices_nonidle, depth) are merged with a neighbouring step.
+ * llist_del_all, wake_up_process) or is separated from the accesses it
+ * pairs with by a full barrier: set_current_state() before the reads of
+ * bhq_compute_timeout() (it also orders the store-release of ctx->poller
+ * before them), the value-returning atomics before the plain reads of
+ * the flag and of ctx->poller.  Each atomic operation is one step (an
+ * atomic block), each plain read of shared state is a step of its own;
+ * what touches only poller-owned state (slices, slices_nonidle, depth) or
+ * ghosts is merged with a neighbouring step.
  *
  * Abstracted away:
  *  - the order of BHs: the pending list and the slices are sets
  *    (bitmasks).  A BH is on at most one list (the PENDING bit), so a set
  *    is enough; bhq_slice_pop() takes any BH of any active slice, which
- *    includes the real FIFO order;
- *  - counters, the BH ids, allocation, bhq_bh_cancel(), bhq_bh_delete(),
- *    oneshots, flush barriers, kthread_should_stop() and the drain at
- *    destroy, CPU hotplug, manual contexts (polled by their owner: no
- *    thread, no wakeups);
- *  - nesting deeper than one level; one thread per context, so the
- *    cmpxchg of bhq_poll_enter() never fails (asserted);
- *  - time: an idle sleep's timer may fire at any moment while the thread
- *    sleeps (a sleep that is already woken returns "woken", as
- *    schedule_hrtimeout_range() returns -EINTR then).
+ *    includes the real FIFO order.  bhq_slice_pop() and the fetch_andnot
+ *    of bhq_bh_dequeue() are one step: the pop touches poller-owned state
+ *    only;
+ *  - counters, BH ids, allocation and freeing, bhq_bh_cancel(),
+ *    bhq_bh_delete() and bhq_bh_reap(), oneshots, flush barriers,
+ *    kthread_should_stop() and the drain at destroy, CPU hotplug, manual
+ *    contexts (polled by their owner: no thread, no wakeup), spurious
+ *    wakeups (they only make the thread compute the timeout again);
+ *  - nesting deeper than one level; the one thread of a context is the
+ *    only poller, so the cmpxchg of bhq_poll_enter() never fails
+ *    (asserted);
+ *  - time: the timer of an idle sleep may fire at any moment while the
+ *    thread sleeps; a sleep that was woken returns "woken", as
+ *    schedule_hrtimeout_range() returns -EINTR then.
  *
  * Properties (spin reports a violation of any of them as an error):
  *
  *  P1 no lost BH.  Ghost @owed has bit b set from the fetch_or of a
  *     schedule of b until the fetch_andnot of a dequeue that finds
- *     SCHEDULED, after which the callback runs.  In every terminal state
+ *     SCHEDULED, right before the callback runs.  In every terminal state
  *     (both schedulers returned, the thread asleep with an infinite
- *     timeout, nobody left to wake it) nothing is owed, on the list or in
- *     a slice: proctype quiescent.  Spin's end-state check makes sure that
- *     the only way to stop is that sleep (label end_sleep).  The ltl claim
- *     no_lost_bh says the same of every run, infinite ones included:
- *     eventually nothing is ever owed again.
+ *     timeout and not woken: nobody is left to wake it) nothing is owed,
+ *     on the list or in a slice: proctype quiescent.  Spin's end-state
+ *     check makes sure that the only way for the thread to stop is that
+ *     sleep (label end_sleep).  The ltl claim no_lost_bh says it of every
+ *     run, infinite ones included: eventually nothing is ever owed again.
  *
- *  P2 no lost wakeup.  While the thread is asleep with an infinite
- *     timeout and not woken, and no schedule is in progress, no BH is on
- *     the list or in a slice (invariant SLEEP_INF_OK, proctype monitor).
- *     A schedule in progress (ghost @inflight, from its fetch_or to the end
- *     of its bhq_kick()) is a wakeup on its way: it may have published the
- *     BH and not have read ctx->poller yet.
+ *  P2 no lost wakeup, invariant SLEEP_INF_OK (proctype monitor, checked in
+ *     every state): while the thread is asleep with an infinite timeout and
+ *     not woken, and no schedule is in progress, no BH is on the list or
+ *     in a slice.  A schedule in progress (ghost @inflight, from its
+ *     fetch_or to the end of its bhq_kick()) is a wakeup on its way: it
+ *     may have added its BH and not have read ctx->poller yet.
  *
- *  P3 flag correctness, in two parts, both checked in every state:
- *   - FLAG_OK, the invariant of "The non-idle flag" in bhq_queue.c made
- *     precise: outside bhq_carve_slice() (ghost @in_carve, from its read
- *     of the flag to the end of the carve), if the flag and slices_nonidle
- *     are both clear and no non-idle schedule is in progress (ghost
- *     @inflight_ni, from its fetch_or to the end of its bhq_kick()), then
- *     no BH with NONIDLE set is on the list or in a slice.  A non-idle
- *     schedule in progress may have published its BH and not have set the
- *     flag yet; a finished one may have found the flag set by another
- *     non-idle schedule still in progress, which sets it for both.  So
- *     bhq_compute_timeout() never returns non-zero, at any depth, while a
- *     finished non-idle schedule waits.
+ *  P3 flag correctness, two invariants checked in every state:
+ *   - FLAG_OK, "a non-idle BH is never pending with the flag clear" (the
+ *     comment at the top of bhq_queue.c) made precise: outside
+ *     bhq_carve_slice() (ghost @in_carve, from its read of the flag to the
+ *     end of the carve), if the flag and slices_nonidle are both clear and
+ *     no non-idle schedule is in progress (ghost @inflight_ni, from its
+ *     fetch_or to the end of its bhq_kick()), then no BH with NONIDLE set
+ *     is on the list or in a slice.  The exception is needed: a non-idle
+ *     schedule in progress may have added its BH and not have set the
+ *     flag yet, and a finished one may have found the flag set by another
+ *     one still in progress, after the carve cleared it.  So
+ *     bhq_compute_timeout() never returns a non-zero timeout, at any depth,
+ *     while a non-idle BH whose schedule is over waits.
  *   - SLEEP_IDLE_OK, what the thread does with it: while the thread is
  *     asleep on a non-zero timeout (idle or infinite) and not woken, and
  *     no non-idle schedule is in progress, no BH with NONIDLE set is on
- *     the list or in a slice.  "A non-idle schedule in progress" is the
- *     wakeup on its way: it sets the flag after the thread read it (and
- *     wakes the thread, which is then no longer asleep), or it found the
- *     flag set by another one in progress that will.
+ *     the list or in a slice.  A non-idle schedule in progress is the
+ *     wakeup on its way: it sets the flag after the thread read it, and
+ *     wakes the thread, which is then no longer asleep; or it found the
+ *     flag set by another one in progress, which will.
  *
- * Broken variants, each of which must fail (scripts/spin-check.sh):
- *  -DNAIVE_CLEAR	the review of QEMU's "make aio_bh_poll() O(1)"
- *			taken literally: the carve leaves the flag alone and
- *			every poll clears it at its end.  A non-idle BH that a
- *			callback (or a scheduler) adds during the poll loses
- *			its flag: FLAG_OK fails, then the thread sleeps the
- *			idle timeout with it pending (SLEEP_IDLE_OK).
- *  -DLATE_STATE	set_current_state() after bhq_compute_timeout():
- *			the classic lost wakeup (SLEEP_INF_OK, end state).
- *  -DNO_FLAG_KICK	a schedule that turns the flag on but finds the list
- *			non-empty does not wake the thread (SLEEP_IDLE_OK).
+ * Variants (scripts/spin-check.sh knows which must pass and which fail):
+ *
+ *  -DREREAD_AFTER_ADD=0|1, the coalescing hole.  0 is bhq_queue.c as it
+ *	is, and fails FLAG_OK and SLEEP_IDLE_OK: an idle schedule claims
+ *	PENDING (fetch_or) and has not called llist_add() yet; a non-idle
+ *	schedule of the same BH coalesces (PENDING is already set, so it
+ *	does not add), sets the flag, wakes the thread and returns; the
+ *	thread polls, clears the flag and carves an empty list; only then
+ *	does the idle schedule add the BH, and being idle it leaves the flag
+ *	alone.  The thread then computes BHQ_IDLE_TIMEOUT_NS with a non-idle
+ *	BH pending whose schedule has returned.  1 is the proposed fix: an
+ *	idle schedule that added the BH reads its flags again after
+ *	llist_add() and, if a coalescing schedule made it non-idle meanwhile,
+ *	turns the flag on itself (bhq_mark_nonidle(), and a wakeup if that
+ *	turned it on).  Make 1 the default when bhq_queue.c does that.
+ *  -DNAIVE_CLEAR, the review of QEMU's "make aio_bh_poll() O(1)" taken
+ *	literally: the carve leaves the flag alone and every poll clears it
+ *	at its end.  A non-idle BH that a callback (or another CPU) schedules
+ *	during the poll loses its flag: FLAG_OK fails, then the thread sleeps
+ *	the idle timeout with it pending (SLEEP_IDLE_OK).
+ *  -DLATE_STATE, set_current_state() after bhq_compute_timeout(): the
+ *	classic lost wakeup (P1 quiescent, SLEEP_INF_OK, the end state).
+ *  -DNO_FLAG_KICK, a schedule that turns the flag on wakes the thread only
+ *	if it also made the list non-empty: the thread sleeps the idle
+ *	timeout after an idle BH became non-idle (SLEEP_IDLE_OK).
  */
 
-#ifndef BHQ_REREAD
-#define BHQ_REREAD	0	/* 1: the fix proposed for the coalescing hole */
+#ifndef REREAD_AFTER_ADD
+#define REREAD_AFTER_ADD	0	/* as kmod/bhq_queue.c is now */
 #endif
 
 #define NBH		3
-#define BH_A		0	/* scheduled by scheduler 1; its callback schedules C */
-#define BH_B		1	/* scheduled by both schedulers */
-#define BH_C		2	/* scheduled by scheduler 2 and by A's callback */
+#define BH_A		0	/* scheduler 1; its callback schedules C */
+#define BH_B		1	/* both schedulers */
+#define BH_C		2	/* scheduler 2, and A's callback */
 #define NSCHED		2
 
 /* kmod/bhq_internal.h; the other bits play no part in this protocol. */
@@ -141,39 +160,39 @@
 #define SCHEDULED	2	/* BHQ_BH_SCHEDULED */
 #define NONIDLE		4	/* BHQ_BH_NONIDLE */
 
-/* bhq_compute_timeout() results; also the ghost @tsleep. */
-#define T_NONE		0	/* not asleep (tsleep) / not decided yet */
-#define T_ZERO		1
+/* bhq_compute_timeout() results, and the ghost @tsleep. */
+#define T_NONE		0	/* no timeout decided / not asleep */
+#define T_ZERO		1	/* 0 */
 #define T_IDLE		2	/* BHQ_IDLE_TIMEOUT_NS */
 #define T_INF		3	/* BHQ_TIMEOUT_INFINITE */
 
 /* The thread's task state. */
-#define RUNNING		0
+#define RUNNING		0	/* TASK_RUNNING */
 #define IDLE		1	/* TASK_IDLE */
 
 /* struct bhq_bh::flags */
 byte bhflags[NBH];
 /* struct bhq_ctx */
-byte pending;		/* @pending (llist), as a set of BHs */
+byte pending;		/* @pending, the llist, as a set of BHs */
 bit flag;		/* @nonidle */
-bit poller;		/* @poller: 1 = the thread, 0 = NULL */
-byte slices;		/* the BHs of every active slice, as a set */
+bit poller;		/* @poller: 1 is the thread, 0 is NULL */
+byte slices;		/* @slices: the BHs of every active slice, as a set */
 bit slices_nonidle;	/* @slices_nonidle */
 byte depth;		/* @depth */
 /* The thread's task_struct::__state. */
 bit tstate = RUNNING;
 
 /* Ghosts, for the properties only. */
-byte owed;		/* scheduled BHs not yet dequeued to run */
-byte inflight;		/* schedules between fetch_or and the end of bhq_kick() */
-byte inflight_ni;	/* the same, non-idle schedules only */
-bit in_carve;		/* the thread is inside bhq_carve_slice() */
-byte tsleep = T_NONE;	/* the thread decided this timeout and sleeps on it */
+byte owed;		/* scheduled BHs not dequeued to run yet */
+byte inflight;		/* schedules from their fetch_or to the end */
+byte inflight_ni;	/* the same, those responsible for the flag */
+bit in_carve;		/* the thread is in bhq_carve_slice() */
+byte tsleep = T_NONE;	/* the timeout the thread decided to sleep on */
 byte sched_done;	/* schedulers that returned */
 
 /* Bit b of a set of BHs. */
 #define IN(set, b)	(((set) >> (b)) & 1)
-/* BH b is waiting, non-idle: on the list or in a slice, NONIDLE set. */
+/* BH b waits, non-idle: on the list or in a slice, with NONIDLE set. */
 #define NI_WAITS(b)	(IN(pending | slices, b) && (bhflags[b] & NONIDLE))
 #define NI_WAITING	(NI_WAITS(0) || NI_WAITS(1) || NI_WAITS(2))
 
@@ -197,19 +216,20 @@ inline wake_thread()
 }
 
 /*
- * bhq_bh_schedule_flags(bh, ni ? BHQ_BH_NONIDLE : 0), with bhq_mark_nonidle()
- * and bhq_kick().  Uses the caller's locals old and kick.
+ * bhq_bh_schedule_flags(bh, ni ? BHQ_BH_NONIDLE : 0), with
+ * bhq_mark_nonidle() and bhq_kick().  Uses the caller's locals old, kick
+ * and setni (set & BHQ_BH_NONIDLE).
  */
 inline bhq_schedule(b, ni)
 {
-	/* old = atomic_fetch_or(set, &bh->flags) */
+	/* old = atomic_fetch_or(set, &bh->flags); */
 	atomic {
 		old = bhflags[b];
 		bhflags[b] = old | PENDING | SCHEDULED | (ni -> NONIDLE : 0);
 		owed = owed | (1 << b);
+		setni = ni;
 		inflight++;
-		mark = ni;		/* set & BHQ_BH_NONIDLE */
-		inflight_ni = inflight_ni + mark
+		inflight_ni = inflight_ni + setni
 	}
 	/* if (!(old & BHQ_BH_PENDING)) kick = llist_add(&bh->node, &ctx->pending); */
 	if
@@ -217,25 +237,24 @@ inline bhq_schedule(b, ni)
 		atomic {
 			kick = (pending == 0);
 			pending = pending | (1 << b)
-#if BHQ_REREAD
+#if REREAD_AFTER_ADD
 			;
-			/* ghost: responsible for a coalesced NONIDLE until the re-read */
-			inflight_ni = inflight_ni + !mark
+			/* ghost: answers for a coalesced NONIDLE until the read */
+			inflight_ni = inflight_ni + !setni
 #endif
 		}
-#if BHQ_REREAD
+#if REREAD_AFTER_ADD
 		/*
-		 * The fix: an idle schedule that added the BH re-reads its
-		 * flags after llist_add() (ordered by its cmpxchg), and takes
-		 * over the flag of a non-idle schedule that coalesced onto it
-		 * before the add:
+		 * The fix: after llist_add() (its cmpxchg orders this read),
+		 * an idle schedule takes over the NONIDLE of a schedule that
+		 * coalesced onto it before the add:
 		 *	set |= atomic_read(&bh->flags) & BHQ_BH_NONIDLE;
 		 */
 		if
-		:: !mark ->
+		:: !setni ->
 			atomic {
 				if
-				:: bhflags[b] & NONIDLE -> mark = 1
+				:: bhflags[b] & NONIDLE -> setni = 1
 				:: else -> inflight_ni--
 				fi
 			}
@@ -247,46 +266,47 @@ inline bhq_schedule(b, ni)
 	/*
 	 * if ((set & BHQ_BH_NONIDLE) && bhq_mark_nonidle(ctx)) kick = true;
 	 * bhq_mark_nonidle(): !atomic_read(&ctx->nonidle) &&
-	 * !atomic_xchg(&ctx->nonidle, 1)
+	 * !atomic_xchg(&ctx->nonidle, 1).  The guard is the plain read.
 	 */
 	if
-	:: mark && !flag ->
+	:: setni && !flag ->
 		atomic {
-#ifdef NO_FLAG_KICK
-			flag = 1
-#else
+#ifndef NO_FLAG_KICK
 			if
 			:: !flag -> kick = 1
 			:: else
 			fi;
-			flag = 1
 #endif
+			flag = 1
 		}
 	:: else
 	fi;
-	/* if (kick) bhq_kick(ctx): READ_ONCE(ctx->poller) == thread? */
+	/*
+	 * if (kick) bhq_kick(ctx): if (READ_ONCE(ctx->poller) != thread)
+	 * wake_up_process(thread).  The guard is the read of ctx->poller.
+	 */
 	if
 	:: kick && !poller -> wake_thread()
 	:: else
 	fi;
 	atomic {
 		inflight--;
-		inflight_ni = inflight_ni - mark;
+		inflight_ni = inflight_ni - setni;
 		old = 0;
 		kick = 0;
-		mark = 0
+		setni = 0
 	}
 }
 
 /*
  * bhq_carve_slice(): the flag is cleared before llist_del_all().  Appending
  * the slice and setting slices_nonidle touch poller-owned state only and
- * are merged with the llist_del_all() step.
+ * are merged with the llist_del_all() step.  Uses the thread's local nl.
  */
 inline bhq_carve_slice()
 {
 #ifdef NAIVE_CLEAR
-	/* The flag is left alone here and cleared at the end of the poll. */
+	/* The flag is left alone; naive_clear() clears it at the end. */
 	atomic {
 		slices = slices | pending;
 		pending = 0
@@ -298,10 +318,17 @@ inline bhq_carve_slice()
 		nl = flag
 	}
 	if
-	:: nl -> atomic { nl = flag; flag = 0 }
+	:: nl ->
+		atomic {
+			nl = flag;
+			flag = 0
+		}
 	:: else
 	fi;
-	/* first = llist_del_all(&ctx->pending); list_add_tail(slice); slices_nonidle */
+	/*
+	 * first = llist_del_all(&ctx->pending); list_add_tail() of the slice;
+	 * if (nonidle && !list_empty(&ctx->slices)) slices_nonidle = true;
+	 */
 	atomic {
 		slices = slices | pending;
 		pending = 0;
@@ -315,7 +342,7 @@ inline bhq_carve_slice()
 #endif
 }
 
-/* The end of a poll (any depth) in the broken variant. */
+/* The end of every poll, nested ones included, in the naive variant. */
 inline naive_clear()
 {
 #ifdef NAIVE_CLEAR
@@ -328,10 +355,10 @@ inline naive_clear()
 /*
  * __bhq_poll(ctx) from the thread, with one level of nesting: the callback
  * of BH A may call bhq_poll() again.  A nested poll dequeues from the
- * same loop as the outer one (the oldest slice first, outer slices
+ * same loop as the outer one (the oldest slice first, the outer slices
  * included), so it is modelled as the same loop at depth 2; when it ends,
  * the rest of A's callback is empty and the outer loop finds no slice
- * left either.
+ * left either.  Uses the thread's locals b and f.
  */
 inline bhq_poll()
 {
@@ -345,8 +372,9 @@ inline bhq_poll()
 	do
 	:: slices != 0 ->
 		/*
-		 * bhq_slice_pop() (owner only, merged) and bhq_bh_dequeue():
-		 * flags = atomic_fetch_andnot(BHQ_BH_DEQUEUE_MASK, &bh->flags)
+		 * bh = bhq_slice_pop(ctx), which clears slices_nonidle with
+		 * the last slice; bhq_bh_dispatch(): flags =
+		 * atomic_fetch_andnot(BHQ_BH_DEQUEUE_MASK, &bh->flags)
 		 */
 		atomic {
 			if
@@ -366,27 +394,30 @@ inline bhq_poll()
 			:: else
 			fi
 		}
-		/* bhq_bh_dispatch(): run the callback of a scheduled BH */
+		/* bh->func(bh->opaque) if SCHEDULED; only A's does something */
 		if
 		:: (f & SCHEDULED) && b == BH_A ->
 			f = 0;
-			/* A's callback: bhq_bh_schedule(C), non-idle, from the poll */
+			b = 0;
+			/* A's callback: bhq_bh_schedule(C) during the poll, */
 			bhq_schedule(BH_C, 1);
 			if
 			:: depth == 1 ->
-				/* ... then maybe bhq_poll(ctx): nested */
+				/* then maybe bhq_poll(ctx) (nested) */
 				depth = 2;
 				bhq_carve_slice()
 			:: true
 			fi
-		:: else -> f = 0
-		fi;
-		b = 0
+		:: else ->
+			f = 0;
+			b = 0
+		fi
 	:: slices == 0 && depth == 2 ->
 		/* the nested poll returns into A's callback, which returns */
 		naive_clear();
 		depth = 1
-	:: else -> break
+	:: else ->
+		break
 	od;
 	naive_clear();
 	/* if (!--ctx->depth) smp_store_release(&ctx->poller, NULL); */
@@ -397,14 +428,16 @@ inline bhq_poll()
 }
 
 /*
- * bhq_compute_timeout(): the flags first (slices_nonidle is owner-only, the
- * read of @nonidle is the step), then the list and the slices.  Sets @to,
- * and the ghost @tsleep with the step that decides a non-zero timeout.
+ * bhq_compute_timeout(): the flags first (the guard is the read of
+ * @nonidle; slices_nonidle is poller-owned), then the list and the
+ * slices.  Sets the local @to and, in the step that decides a non-zero
+ * timeout, the ghost @tsleep.
  */
 inline bhq_compute_timeout()
 {
 	if
-	:: slices_nonidle || flag -> to = T_ZERO
+	:: slices_nonidle || flag ->
+		to = T_ZERO
 	:: else ->
 		atomic {
 			if
@@ -420,7 +453,7 @@ inline bhq_compute_timeout()
 active proctype thread()
 {
 	byte to, b, f, old;
-	bit nl, kick, mark;
+	bit nl, kick, setni;
 
 	do
 	::
@@ -435,17 +468,32 @@ active proctype thread()
 		if
 		:: to == T_INF ->
 			/* schedule(); return true; */
-end_sleep:		atomic { tstate == RUNNING -> tsleep = T_NONE; to = T_NONE };
+end_sleep:		atomic {
+				tstate == RUNNING ->
+				tsleep = T_NONE;
+				to = T_NONE
+			};
 			goto next
 		:: to == T_IDLE ->
+			/* schedule_hrtimeout_range() != 0 */
 			if
-			:: atomic { tstate == RUNNING -> tsleep = T_NONE; to = T_NONE };
-				/* woken before the timeout: compute it again */
+			:: atomic {
+					tstate == RUNNING ->
+					tsleep = T_NONE;
+					to = T_NONE
+				};
+				/* woken before the timer: compute it again */
 				goto next
-			:: atomic { tstate == IDLE -> tstate = RUNNING; tsleep = T_NONE; to = T_NONE }
-				/* the timer fired: poll */
+			:: atomic {
+					tstate == IDLE ->
+					tstate = RUNNING;
+					tsleep = T_NONE;
+					to = T_NONE
+				}
+				/* the timer fired (hrtimer_wakeup()): poll */
 			fi
-		:: else -> to = T_NONE
+		:: else ->
+			to = T_NONE
 		fi;
 		tstate = RUNNING;	/* __set_current_state(TASK_RUNNING) */
 		assert(slices == 0 && depth == 0);
@@ -457,13 +505,13 @@ next:		skip
 }
 
 /*
- * Two schedulers: 1 schedules B then A, 2 schedules B then C, each schedule
- * idle or non-idle (bhq_bh_schedule_idle() or bhq_bh_schedule()).
+ * Two schedulers (any CPU): 1 schedules B then A, 2 schedules B then C,
+ * each time bhq_bh_schedule_idle() or bhq_bh_schedule().
  */
 active [NSCHED] proctype scheduler()
 {
 	byte old;
-	bit kick, ni, mark;
+	bit kick, setni, ni;
 
 	if
 	:: ni = 0
@@ -495,7 +543,7 @@ end:	atomic {
 
 /*
  * P1 in a terminal state: both schedulers returned and the thread sleeps
- * with an infinite timeout, not woken; nobody is left to wake it.
+ * with an infinite timeout, not woken: nobody is left to wake it.
  */
 active proctype quiescent()
 {

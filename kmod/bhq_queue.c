@@ -138,9 +138,9 @@ static void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 	unsigned int old;
 
 	/* Misuse; checked before any bit is set, so that nothing changes. */
-	if (WARN_ONCE(atomic_read(&bh->flags) & (BHQ_BH_DELETED | BHQ_BH_ORPHANED),
-		      "bhq: BH %ps scheduled after bhq_bh_delete() or after its context was destroyed\n",
-		      bh->func))
+	if (bhq_misuse(atomic_read(&bh->flags) & (BHQ_BH_DELETED | BHQ_BH_ORPHANED),
+		       "bhq: BH %ps scheduled after bhq_bh_delete() or after its context was destroyed\n",
+		       bh->func))
 		return;
 
 	set |= BHQ_BH_PENDING | BHQ_BH_SCHEDULED | BHQ_BH_COUNTED;
@@ -180,8 +180,8 @@ void bhq_bh_cancel(struct bhq_bh *bh)
 
 	old = atomic_fetch_andnot(BHQ_BH_SCHEDULED | BHQ_BH_NONIDLE,
 				  &bh->flags);
-	WARN_ONCE(old & BHQ_BH_DELETED,
-		  "bhq: BH %ps cancelled after bhq_bh_delete()\n", bh->func);
+	bhq_misuse(old & BHQ_BH_DELETED,
+		   "bhq: BH %ps cancelled after bhq_bh_delete()\n", bh->func);
 }
 EXPORT_SYMBOL_GPL(bhq_bh_cancel);
 
@@ -211,8 +211,8 @@ struct bhq_bh *bhq_bh_new(struct bhq_ctx *ctx, bhq_func_t func, void *opaque)
 	struct bhq_bh *bh;
 
 	might_sleep();
-	if (WARN_ONCE(!ctx || !func, "bhq: %s() needs a context and a callback\n",
-		      __func__))
+	if (bhq_misuse(!ctx || !func, "bhq: %s() needs a context and a callback\n",
+		       __func__))
 		return NULL;
 
 	bh = bhq_bh_alloc(ctx, func, opaque, 0, GFP_KERNEL);
@@ -233,8 +233,8 @@ int bhq_schedule_oneshot(struct bhq_ctx *ctx, bhq_func_t func, void *opaque,
 {
 	struct bhq_bh *bh;
 
-	if (WARN_ONCE(!ctx || !func, "bhq: %s() needs a context and a callback\n",
-		      __func__))
+	if (bhq_misuse(!ctx || !func, "bhq: %s() needs a context and a callback\n",
+		       __func__))
 		return -EINVAL;
 
 	bh = bhq_bh_alloc(ctx, func, opaque, BHQ_BH_ONESHOT, gfp);
@@ -259,8 +259,8 @@ void bhq_bh_delete(struct bhq_bh *bh)
 		kmem_cache_free(bhq_bh_cache, bh);
 		return;
 	}
-	if (WARN_ONCE(old & BHQ_BH_DELETED,
-		      "bhq: BH %ps deleted twice\n", bh->func))
+	if (bhq_misuse(old & BHQ_BH_DELETED,
+		       "bhq: BH %ps deleted twice\n", bh->func))
 		return;
 	/* A pending BH is freed when the poller dequeues it. */
 	if (!(old & BHQ_BH_PENDING) && llist_add(&bh->node, &bh->ctx->pending))
@@ -398,19 +398,19 @@ static bool bhq_poll_enter(struct bhq_ctx *ctx)
 {
 	struct task_struct *owner;
 
-	if (WARN_ONCE(!in_task(), "bhq: %s polled outside process context\n",
-		      ctx->name))
+	if (bhq_misuse(!in_task(), "bhq: %s polled outside process context\n",
+		       ctx->name))
 		return false;
-	if (WARN_ONCE(ctx->thread && ctx->thread != current,
-		      "bhq: %s polled by %s/%d, not by its own thread\n",
-		      ctx->name, current->comm, task_pid_nr(current)))
+	if (bhq_misuse(ctx->thread && ctx->thread != current,
+		       "bhq: %s polled by %s/%d, not by its own thread\n",
+		       ctx->name, current->comm, task_pid_nr(current)))
 		return false;
 
 	owner = cmpxchg(&ctx->poller, NULL, current);
-	if (WARN_ONCE(owner && owner != current,
-		      "bhq: %s polled by %s/%d while %s/%d polls it\n",
-		      ctx->name, current->comm, task_pid_nr(current),
-		      owner->comm, task_pid_nr(owner)))
+	if (bhq_misuse(owner && owner != current,
+		       "bhq: %s polled by %s/%d while %s/%d polls it\n",
+		       ctx->name, current->comm, task_pid_nr(current),
+		       owner->comm, task_pid_nr(owner)))
 		return false;
 	return true;
 }
@@ -508,8 +508,8 @@ void bhq_ctx_orphan_live(struct bhq_ctx *ctx)
 	struct bhq_bh *bh;
 
 	xa_for_each(&ctx->bhs, index, bh) {
-		WARN_ONCE(!leaked, "bhq: context %s destroyed with live BH %ps\n",
-			  ctx->name, bh->func);
+		bhq_misuse(!leaked, "bhq: context %s destroyed with live BH %ps\n",
+			   ctx->name, bh->func);
 		atomic_or(BHQ_BH_ORPHANED, &bh->flags);
 		leaked++;
 	}

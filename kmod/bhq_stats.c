@@ -3,6 +3,7 @@
  * bhq counters and their debugfs files:
  *
  *	/sys/kernel/debug/bhq/version		the module's version
+ *	/sys/kernel/debug/bhq/misuse		API misuses caught (see bhq_misuse())
  *	/sys/kernel/debug/bhq/summary		all per-CPU contexts together
  *	/sys/kernel/debug/bhq/<ctx>/stats	one context ("cpuN" per CPU)
  *
@@ -57,6 +58,17 @@ BHQ_STAT_AT(timeouts_infinite, BHQ_STAT_TIMEOUTS_INFINITE);
 BHQ_STAT_AT(wakeups, BHQ_STAT_WAKEUPS);
 BHQ_STAT_AT(live, BHQ_STAT_LIVE);
 static_assert(sizeof(struct bhq_stats) == BHQ_NR_STATS * sizeof(u64));
+
+atomic_long_t bhq_misuse_detected = ATOMIC_LONG_INIT(0);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* For the misuse tests only, as EXPORT_SYMBOL_IF_KUNIT() would (6.2+). */
+long bhq_misuse_count(void)
+{
+	return atomic_long_read(&bhq_misuse_detected);
+}
+EXPORT_SYMBOL_NS_GPL(bhq_misuse_count, EXPORTED_FOR_KUNIT_TESTING);
+#endif
 
 static struct dentry *bhq_debugfs_root;
 static struct dentry *bhq_debugfs_summary;
@@ -121,6 +133,13 @@ static int bhq_version_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(bhq_version);
 
+static int bhq_misuse_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "%ld\n", atomic_long_read(&bhq_misuse_detected));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bhq_misuse);
+
 /*
  * debugfs failures are not errors (a kernel without debugfs loads bhq
  * all the same): the debugfs calls accept the error pointers they return.
@@ -130,6 +149,8 @@ void bhq_debugfs_init(void)
 	bhq_debugfs_root = debugfs_create_dir("bhq", NULL);
 	debugfs_create_file("version", 0444, bhq_debugfs_root, NULL,
 			    &bhq_version_fops);
+	debugfs_create_file("misuse", 0444, bhq_debugfs_root, NULL,
+			    &bhq_misuse_fops);
 }
 
 /* Only while the per-CPU contexts exist: the summary reads them all. */

@@ -18,95 +18,79 @@
 #include "bhq_internal.h"
 
 TRACE_EVENT(bhq_schedule,
-	TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bool idle,
-		 bool coalesced),
-	TP_ARGS(ctx, bh, idle, coalesced),
-	TP_STRUCT__entry(
-		__array(char, ctx, BHQ_CTX_NAME_MAX + 1)
-		__field(const void *, bh)
-		__field(void *, func)
-		__field(bool, idle)
-		__field(bool, coalesced)
-	),
-	TP_fast_assign(
-		strscpy(__entry->ctx, ctx->name, sizeof(__entry->ctx));
-		__entry->bh = bh;
-		__entry->func = bh->func;
-		__entry->idle = idle;
-		__entry->coalesced = coalesced;
-	),
-	TP_printk("ctx=%s bh=%p func=%ps idle=%d coalesced=%d",
-		  __entry->ctx, __entry->bh, __entry->func, __entry->idle,
-		  __entry->coalesced)
+	    TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bool idle,
+		     bool coalesced),
+	    TP_ARGS(ctx, bh, idle, coalesced),
+	    TP_STRUCT__entry(__array(char, ctx, BHQ_CTX_NAME_MAX + 1)
+			     __field(const void *, bh)
+			     __field(void *, func)
+			     __field(bool, idle)
+			     __field(bool, coalesced)),
+	    TP_fast_assign(strscpy(__entry->ctx, ctx->name, sizeof(__entry->ctx));
+			   __entry->bh = bh;
+			   __entry->func = bh->func;
+			   __entry->idle = idle;
+			   __entry->coalesced = coalesced),
+	    TP_printk("ctx=%s bh=%p func=%ps idle=%d coalesced=%d",
+		      __entry->ctx, __entry->bh, __entry->func, __entry->idle,
+		      __entry->coalesced)
 );
 
 DECLARE_EVENT_CLASS(bhq_execute,
-	TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bhq_func_t func),
-	TP_ARGS(ctx, bh, func),
-	TP_STRUCT__entry(
-		__array(char, ctx, BHQ_CTX_NAME_MAX + 1)
-		__field(const void *, bh)
-		__field(void *, func)
-	),
-	TP_fast_assign(
-		strscpy(__entry->ctx, ctx->name, sizeof(__entry->ctx));
-		__entry->bh = bh;
-		__entry->func = func;
-	),
-	TP_printk("ctx=%s bh=%p func=%ps", __entry->ctx, __entry->bh,
-		  __entry->func)
+		    TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bhq_func_t func),
+		    TP_ARGS(ctx, bh, func),
+		    TP_STRUCT__entry(__array(char, ctx, BHQ_CTX_NAME_MAX + 1)
+				     __field(const void *, bh)
+				     __field(void *, func)),
+		    TP_fast_assign(strscpy(__entry->ctx, ctx->name, sizeof(__entry->ctx));
+				   __entry->bh = bh;
+				   __entry->func = func),
+		    TP_printk("ctx=%s bh=%p func=%ps", __entry->ctx, __entry->bh,
+			      __entry->func)
 );
 
 DEFINE_EVENT(bhq_execute, bhq_execute_start,
-	TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bhq_func_t func),
-	TP_ARGS(ctx, bh, func)
+	     TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bhq_func_t func),
+	     TP_ARGS(ctx, bh, func)
 );
 
 DEFINE_EVENT(bhq_execute, bhq_execute_end,
-	TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bhq_func_t func),
-	TP_ARGS(ctx, bh, func)
+	     TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bhq_func_t func),
+	     TP_ARGS(ctx, bh, func)
 );
 
 DECLARE_EVENT_CLASS(bhq_poll,
-	TP_PROTO(struct bhq_ctx *ctx, unsigned int depth, unsigned int ran),
-	TP_ARGS(ctx, depth, ran),
-	TP_STRUCT__entry(
-		__array(char, ctx, BHQ_CTX_NAME_MAX + 1)
-		__field(unsigned int, depth)
-		__field(unsigned int, ran)
-	),
-	TP_fast_assign(
-		strscpy(__entry->ctx, ctx->name, sizeof(__entry->ctx));
-		__entry->depth = depth;
-		__entry->ran = ran;
-	),
-	TP_printk("ctx=%s depth=%u ran=%u", __entry->ctx, __entry->depth,
-		  __entry->ran)
+		    TP_PROTO(struct bhq_ctx *ctx, unsigned int depth, unsigned int ran),
+		    TP_ARGS(ctx, depth, ran),
+		    TP_STRUCT__entry(__array(char, ctx, BHQ_CTX_NAME_MAX + 1)
+				     __field(unsigned int, depth)
+				     __field(unsigned int, ran)),
+		    TP_fast_assign(strscpy(__entry->ctx, ctx->name, sizeof(__entry->ctx));
+				   __entry->depth = depth;
+				   __entry->ran = ran),
+		    TP_printk("ctx=%s depth=%u ran=%u", __entry->ctx,
+			      __entry->depth, __entry->ran)
 );
 
-/* @ran is 0 at the start. */
+/* @ran is 0 at the start; at the end, the BHs this poll dequeued. */
 DEFINE_EVENT(bhq_poll, bhq_poll_start,
-	TP_PROTO(struct bhq_ctx *ctx, unsigned int depth, unsigned int ran),
-	TP_ARGS(ctx, depth, ran)
+	     TP_PROTO(struct bhq_ctx *ctx, unsigned int depth, unsigned int ran),
+	     TP_ARGS(ctx, depth, ran)
 );
 
 DEFINE_EVENT(bhq_poll, bhq_poll_end,
-	TP_PROTO(struct bhq_ctx *ctx, unsigned int depth, unsigned int ran),
-	TP_ARGS(ctx, depth, ran)
+	     TP_PROTO(struct bhq_ctx *ctx, unsigned int depth, unsigned int ran),
+	     TP_ARGS(ctx, depth, ran)
 );
 
 TRACE_EVENT(bhq_sleep,
-	TP_PROTO(struct bhq_ctx *ctx, s64 timeout),
-	TP_ARGS(ctx, timeout),
-	TP_STRUCT__entry(
-		__array(char, ctx, BHQ_CTX_NAME_MAX + 1)
-		__field(s64, timeout)
-	),
-	TP_fast_assign(
-		strscpy(__entry->ctx, ctx->name, sizeof(__entry->ctx));
-		__entry->timeout = timeout;
-	),
-	TP_printk("ctx=%s timeout_ns=%lld", __entry->ctx, __entry->timeout)
+	    TP_PROTO(struct bhq_ctx *ctx, s64 timeout),
+	    TP_ARGS(ctx, timeout),
+	    TP_STRUCT__entry(__array(char, ctx, BHQ_CTX_NAME_MAX + 1)
+			     __field(s64, timeout)),
+	    TP_fast_assign(strscpy(__entry->ctx, ctx->name, sizeof(__entry->ctx));
+			   __entry->timeout = timeout),
+	    TP_printk("ctx=%s timeout_ns=%lld", __entry->ctx, __entry->timeout)
 );
 
 #endif /* _BHQ_TRACE_H */

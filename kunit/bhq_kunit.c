@@ -23,6 +23,14 @@
 #include "bhq.h"
 
 #define BHQ_TEST_WAIT		(10 * HZ)
+
+/*
+ * The SMP runs (make kunit-qemu, make kunit-kcsan) boot with
+ * bhq_kunit.min_cpus=4 so that they cannot silently run on one CPU.
+ */
+static unsigned int min_cpus;
+module_param(min_cpus, uint, 0444);
+MODULE_PARM_DESC(min_cpus, "fail unless at least this many CPUs are online");
 #define BHQ_TEST_TRACE_MAX	64
 
 /* A trace of callbacks, as letters. */
@@ -861,6 +869,14 @@ static void bhq_test_per_cpu_runs_on_its_cpu(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tested, num_online_cpus());
 }
 
+/* The run has the CPUs it was configured for (skipped when none asked). */
+static void bhq_test_enough_cpus_online(struct kunit *test)
+{
+	if (!min_cpus)
+		kunit_skip(test, "no bhq_kunit.min_cpus= given");
+	KUNIT_ASSERT_GE(test, num_online_cpus(), min_cpus);
+}
+
 /* --- concurrency --------------------------------------------------------- */
 
 #define BHQ_TEST_PRODUCERS	4
@@ -1044,6 +1060,7 @@ static struct kunit_case bhq_test_cases[] = {
 	KUNIT_CASE(bhq_test_threaded_flush),
 	KUNIT_CASE(bhq_test_threaded_destroy_drains),
 	KUNIT_CASE(bhq_test_threaded_wakeups),
+	KUNIT_CASE(bhq_test_enough_cpus_online),
 	KUNIT_CASE(bhq_test_per_cpu_runs_on_its_cpu),
 	KUNIT_CASE(bhq_test_concurrent_schedulers),
 	KUNIT_CASE(bhq_test_schedule_from_hardirq),

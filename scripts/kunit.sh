@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# `make kunit`: link the project into a Linux tree as drivers/bhq and run
-# the bhq KUnit suite with tools/testing/kunit/kunit.py (UML by default).
-# The build directory lives in the cache, so reruns are incremental.
-# Extra arguments go to kunit.py.
+# Run the bhq KUnit suites with tools/testing/kunit/kunit.py, after linking
+# the project into a Linux tree as drivers/bhq.  Build directories live in
+# the cache, so reruns are incremental.
+#
+#   scripts/kunit.sh [um|qemu|kcsan] [kunit.py arguments...]
+#
+#   um     UML, one CPU (make kunit)
+#   qemu   x86_64 under QEMU, 4 vCPUs, lockdep, KASAN, kmemleak, debug
+#          objects (make kunit-qemu)
+#   kcsan  the same with KCSAN instead of KASAN (make kunit-kcsan)
+#
+# Besides kunit.py's verdict, the raw kernel log of the bhq suites must be
+# free of splats (warnings outside the misuse tests' expected ones,
+# lockdep, KASAN, KCSAN, kmemleak reports), and the SMP runs must show the
+# CPUs and the detectors they were configured with.
 . "$(dirname "$0")/lib.sh"
 
+profile=${1:-um}
+[ $# -eq 0 ] || shift
 ensure_pkgs $BHQ_PKGS_BUILD
 ksrc=$(ensure_ksrc)
 
@@ -18,22 +31,51 @@ grep -q 'drivers/bhq/Kconfig' "$ksrc/drivers/Kconfig" || die "could not hook dri
 grep -q 'CONFIG_BHQ' "$ksrc/drivers/Makefile" ||
 	printf 'obj-$(CONFIG_BHQ)\t\t+= bhq/\n' >>"$ksrc/drivers/Makefile"
 
-arch=${KUNIT_ARCH:-um}
-build=$BHQ_CACHE/kunit-$arch
-log=$BHQ_CACHE/kunit-$arch.log
-say "kunit.py run --arch=$arch in $ksrc (build dir $build, log $log)"
+k=$BHQ_TOP/kunit
+args=(--kunitconfig="$k/.kunitconfig")
+expect=()
+case "$profile" in
+um)
+	args+=(--arch=um)
+	;;
+qemu | kcsan)
+	ensure_pkgs $BHQ_PKGS_GUEST
+	detector=$k/kasan.config
+	[ "$profile" = kcsan ] && detector=$k/kcsan.config
+	args+=(--arch=x86_64 --kunitconfig="$k/smp.config"
+		--kunitconfig="$detector"
+		--qemu_args="-smp 4 -m 2048 -accel tcg"
+		--kernel_args="bhq_kunit.min_cpus=4")
+	expect=('smp: Brought up .* 4 CPUs' 'Lock dependency validator')
+	if [ "$profile" = qemu ]; then
+		expect+=('KernelAddressSanitizer initialized' 'kmemleak: Kernel memory leak detector')
+	else
+		expect+=('kcsan: enabled early')
+	fi
+	;;
+*) die "unknown profile $profile (um, qemu or kcsan)" ;;
+esac
+
+build=$BHQ_CACHE/kunit-$profile
+log=$BHQ_CACHE/kunit-$profile.log
+say "kunit.py run (profile $profile) in $ksrc, build dir $build; full output in $log"
 cd "$ksrc"
 rc=0
-python3 tools/testing/kunit/kunit.py run --arch="$arch" \
-	--kunitconfig="$BHQ_TOP/kunit/.kunitconfig" --build_dir="$build" \
-	--jobs="$(nproc)" --timeout=600 "$@" 2>&1 | tee "$log" || rc=$?
+python3 tools/testing/kunit/kunit.py run "${args[@]}" --build_dir="$build" \
+	--jobs="$(nproc)" --timeout=1200 "$@" 2>&1 | tee "$log" || rc=$?
 [ "$rc" -eq 0 ] || die "kunit.py failed (exit $rc); log: $log"
 
-# kunit.py counts test cases; a splat during the suite fails us too.
 raw=$build/test.log
+grep -q 'Subtest: bhq' "$raw" || die "the bhq suites did not run; see $raw"
+for e in "${expect[@]}"; do
+	grep -qE "$e" "$raw" || die "the kernel log lacks '$e': not the configured kernel; see $raw"
+	say "kernel log has: $(grep -m1 -oE "$e.*" "$raw")"
+done
+# Expected warnings of the misuse tests are bracketed; anything else fails.
+splats='WARNING:|BUG:|Oops|possible circular|inconsistent lock|possible recursive|unreferenced object|data-race|Call Trace|hung_task'
 if sed -n '/Subtest: bhq/,$p' "$raw" |
-	grep -nE 'WARNING:|BUG:|Oops|possible circular|inconsistent lock|leaked|Call Trace'; then
-	die "the kernel log of the bhq suite shows a warning; see $raw"
+	sed '/BHQ-EXPECTED-WARNING-BEGIN/,/BHQ-EXPECTED-WARNING-END/d' |
+	grep -nE "$splats"; then
+	die "the kernel log of the bhq suites shows a report; see $raw"
 fi
-grep -q 'Subtest: bhq' "$raw" || die "the bhq suite did not run; see $raw"
-say "kunit: the bhq suite passed and its kernel log is clean"
+say "kunit ($profile): the bhq suites passed and their kernel log is clean"

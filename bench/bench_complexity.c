@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Complexity: the cost of bhq_poll() and bhq_compute_timeout() against
+ * the number N of BHs, next to the models of QEMU's designs.
+ *
+ * poll: N BHs exist on a manual context, one of them is scheduled and
+ *	the context polled, again and again.  bhq's poll only sees the
+ *	scheduled BH; the pre-2020 QEMU model walks all N.
+ * timeout_nonidle: N BHs are pending, the first scheduled non-idle and
+ *	the N - 1 others idle, and the timeout is computed again and again.
+ *	bhq reads a flag; QEMU's walk meets the non-idle BH last (its list
+ *	is LIFO), after N - 1 idle ones.
+ * timeout_idle: N idle BHs are pending; bhq reads the flag and the list
+ *	head, QEMU's walk reads all N.
+ *
+ * Figures are ns per operation (schedule + poll, or one timeout), for
+ * N = 1, 100, 1000, ... up to bench_cfg.max_n.  The models walk, so their
+ * iteration count shrinks as N grows, to bound the run time.
+ */
+
+#include <linux/err.h>
+#include <linux/ktime.h>
+#include <linux/minmax.h>
+#include <linux/printk.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "bhq.h"
+#include "bhq_bench.h"
+
+/**
+ * struct cx_set - N BHs on each of bhq, the pre-2020 model and today's model
+ * @n: how many BHs each has
+ * @ctx: the bhq manual context
+ * @bhs: its BHs
+ * @q19: the pre-2020 QEMU model's context
+ * @q19_bh: the model BH that the poll benchmark schedules
+ * @qm: today's QEMU model's context
+ * @qbhs: its BHs
+ * @ran: callbacks run, all contexts together
+ */
+struct cx_set {
+	unsigned int n;
+	struct bhq_ctx *ctx;
+	struct bhq_bh **bhs;
+	struct qm19_ctx *q19;
+	struct qm19_bh *q19_bh;
+	struct qm_ctx *qm;
+	struct qm_bh **qbhs;
+	unsigned long ran;
+};
+
+/* The figures of one N, each with bench_cfg.reps values. */
+enum {
+	CX_BHQ_POLL,
+	CX_Q19_POLL,
+	CX_BHQ_TO_NONIDLE,
+	CX_QM_TO_NONIDLE,
+	CX_BHQ_TO_IDLE,
+	CX_QM_TO_IDLE,
+	CX_NR,
+};
+
+static void cx_fn(void *opaque)
+{
+	unsigned long *ran = opaque;
+
+	(*ran)++;
+}
+
+static void cx_free(struct cx_set *cx)
+{
+	unsigned int i;
+
+	if (cx->bhs) {
+		for (i = 0; i < cx->n; i++)
+			bhq_bh_delete(cx->bhs[i]);
+	}
+	if (!IS_ERR_OR_NULL(cx->ctx))
+		bhq_ctx_destroy(cx->ctx);
+	kvfree(cx->bhs);
+	qm19_ctx_free(cx->q19);
+	if (cx->qbhs) {
+		for (i = 0; i < cx->n; i++)
+			qm_bh_free(cx->qbhs[i]);
+	}
+	qm_ctx_free(cx->qm);
+	kvfree(cx->qbhs);
+}
+
+static int cx_alloc(struct cx_set *cx, unsigned int n)
+{
+	struct qm19_bh *bh19;
+	unsigned int i;
+
+	memset(cx, 0, sizeof(*cx));
+	cx->n = n;
+	cx->ctx = bhq_ctx_create("bhq_bench_cx", BHQ_CTX_MANUAL);
+	if (IS_ERR(cx->ctx))
+		return PTR_ERR(cx->ctx);
+	cx->bhs = kvcalloc(n, sizeof(*cx->bhs), GFP_KERNEL);
+	cx->qbhs = kvcalloc(n, sizeof(*cx->qbhs), GFP_KERNEL);
+	cx->q19 = qm19_ctx_new();
+	cx->qm = qm_ctx_new();
+	if (!cx->bhs || !cx->qbhs || !cx->q19 || !cx->qm)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		cx->bhs[i] = bhq_bh_new(cx->ctx, cx_fn, &cx->ran);
+		cx->qbhs[i] = qm_bh_new(cx->qm, cx_fn, &cx->ran);
+		bh19 = qm19_bh_new(cx->q19, cx_fn, &cx->ran);
+		if (!cx->bhs[i] || !cx->qbhs[i] || !bh19)
+			return -ENOMEM;
+		if (!i)
+			cx->q19_bh = bh19;
+		if (i % 1024 == 1023)
+			cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Iterations of one repetition: @base for bhq, fewer for a model that
+ * walks the N BHs, so that one repetition costs at most about @base
+ * operations or 2 million BH visits (200 thousand if quick).
+ */
+static unsigned int cx_iters(unsigned int base, unsigned int n, bool walks)
+{
+	unsigned int budget = bench_cfg.quick ? 200000 : 2000000;
+
+	return walks ? clamp(budget / n, 3U, base) : base;
+}
+
+static u64 cx_bhq_poll(struct cx_set *cx, unsigned int iters)
+{
+	struct bhq_bh *bh = cx->bhs[0];
+	unsigned int i;
+	u64 t0 = ktime_get_ns();
+
+	for (i = 0; i < iters; i++) {
+		bhq_bh_schedule(bh);
+		bhq_poll(cx->ctx);
+	}
+	return ktime_get_ns() - t0;
+}
+
+static u64 cx_q19_poll(struct cx_set *cx, unsigned int iters)
+{
+	struct qm19_bh *bh = cx->q19_bh;
+	unsigned int i;
+	u64 t0 = ktime_get_ns();
+
+	for (i = 0; i < iters; i++) {
+		qm19_bh_schedule(bh);
+		qm19_bh_poll(cx->q19);
+	}
+	return ktime_get_ns() - t0;
+}
+
+/* Schedule all N: the first non-idle unless @all_idle, the others idle. */
+static void cx_schedule_all(struct cx_set *cx, bool all_idle)
+{
+	unsigned int i;
+
+	for (i = 0; i < cx->n; i++) {
+		if (i || all_idle) {
+			bhq_bh_schedule_idle(cx->bhs[i]);
+			qm_bh_schedule_idle(cx->qbhs[i]);
+		} else {
+			bhq_bh_schedule(cx->bhs[i]);
+			qm_bh_schedule(cx->qbhs[i]);
+		}
+	}
+}
+
+/* Time @iters timeouts; -EIO if one is not @expect. */
+static int cx_bhq_timeout(struct cx_set *cx, unsigned int iters, s64 expect, u64 *ns)
+{
+	unsigned int i, wrong = 0;
+	u64 t0 = ktime_get_ns();
+
+	for (i = 0; i < iters; i++)
+		wrong += bhq_compute_timeout(cx->ctx) != expect;
+	*ns = ktime_get_ns() - t0;
+	return wrong ? -EIO : 0;
+}
+
+static int cx_qm_timeout(struct cx_set *cx, unsigned int iters, s64 expect, u64 *ns)
+{
+	unsigned int i, wrong = 0;
+	u64 t0 = ktime_get_ns();
+
+	for (i = 0; i < iters; i++)
+		wrong += qm_compute_timeout(cx->qm) != expect;
+	*ns = ktime_get_ns() - t0;
+	return wrong ? -EIO : 0;
+}
+
+/* One repetition of the timeout benchmarks of one kind. */
+static int cx_timeouts(struct cx_set *cx, bool all_idle, u64 *bhq_v, u64 *qm_v)
+{
+	unsigned int it_base = bench_cfg.quick ? 2000 : 50000;
+	unsigned int it_bhq = cx_iters(it_base, cx->n, false);
+	unsigned int it_qm = cx_iters(it_base, cx->n, true);
+	s64 expect = all_idle ? BHQ_IDLE_TIMEOUT_NS : 0;
+	unsigned long before = cx->ran;
+	u64 ns;
+	int err;
+
+	cx_schedule_all(cx, all_idle);
+	err = cx_bhq_timeout(cx, it_bhq, expect, &ns);
+	*bhq_v = bench_per_op(ns, it_bhq);
+	if (!err)
+		err = cx_qm_timeout(cx, it_qm, expect, &ns);
+	*qm_v = bench_per_op(ns, it_qm);
+	bhq_poll(cx->ctx);
+	qm_bh_poll(cx->qm);
+	if (err)
+		pr_err("bhq_bench: complexity: wrong timeout with N=%u%s\n",
+		       cx->n, all_idle ? " idle BHs" : "");
+	else if (cx->ran - before != 2UL * cx->n)
+		err = -EIO;
+	return err;
+}
+
+/* Every repetition of every figure for one N. */
+static int cx_measure(struct cx_set *cx, u64 *v)
+{
+	unsigned int it_base = bench_cfg.quick ? 1000 : 20000;
+	unsigned int it_bhq = cx_iters(it_base, cx->n, false);
+	unsigned int it_q19 = cx_iters(it_base, cx->n, true);
+	unsigned int reps = bench_cfg.reps, r;
+	unsigned long before;
+	int err;
+
+	for (r = 0; r < reps; r++) {
+		before = cx->ran;
+		v[CX_BHQ_POLL * reps + r] = bench_per_op(cx_bhq_poll(cx, it_bhq), it_bhq);
+		v[CX_Q19_POLL * reps + r] = bench_per_op(cx_q19_poll(cx, it_q19), it_q19);
+		if (cx->ran - before != it_bhq + it_q19) {
+			pr_err("bhq_bench: complexity: %lu callbacks ran, expected %u\n",
+			       cx->ran - before, it_bhq + it_q19);
+			return -EIO;
+		}
+		err = cx_timeouts(cx, false, &v[CX_BHQ_TO_NONIDLE * reps + r],
+				  &v[CX_QM_TO_NONIDLE * reps + r]);
+		if (!err)
+			err = cx_timeouts(cx, true, &v[CX_BHQ_TO_IDLE * reps + r],
+					  &v[CX_QM_TO_IDLE * reps + r]);
+		if (err)
+			return err;
+		cond_resched();
+	}
+	return 0;
+}
+
+static const struct {
+	const char *bench;
+	const char *mech;
+} cx_figs[CX_NR] = {
+	[CX_BHQ_POLL]		= { "poll", "bhq" },
+	[CX_Q19_POLL]		= { "poll", "qemu2019_model" },
+	[CX_BHQ_TO_NONIDLE]	= { "timeout_nonidle", "bhq" },
+	[CX_QM_TO_NONIDLE]	= { "timeout_nonidle", "qemu_model" },
+	[CX_BHQ_TO_IDLE]	= { "timeout_idle", "bhq" },
+	[CX_QM_TO_IDLE]		= { "timeout_idle", "qemu_model" },
+};
+
+/**
+ * bench_complexity() - cost of poll and timeout against N, bhq and models
+ *
+ * Return: 0, -ENOMEM, or -EIO if a callback count or a timeout was wrong.
+ */
+int bench_complexity(void)
+{
+	unsigned int n, f, reps = bench_cfg.reps;
+	struct cx_set cx;
+	char param[24];
+	int err = 0;
+	u64 *v;
+
+	v = kcalloc(CX_NR * reps, sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	for (n = 1; n <= bench_cfg.max_n; n = n == 1 ? 100 : n * 10) {
+		bench_out("info,complexity_n,%u", n);
+		err = cx_alloc(&cx, n);
+		if (!err)
+			err = cx_measure(&cx, v);
+		cx_free(&cx);
+		if (err)
+			break;
+		snprintf(param, sizeof(param), "N=%u", n);
+		for (f = 0; f < CX_NR; f++)
+			bench_emit_reps(cx_figs[f].bench, cx_figs[f].mech, param, "cost",
+					&v[f * reps], "ns");
+	}
+	kfree(v);
+	return err;
+}

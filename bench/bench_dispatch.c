@@ -1,0 +1,800 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Dispatch benchmarks: throughput, latency and wakeups of bhq next to the
+ * kernel's deferral mechanisms, all driven by the same producer code and
+ * running the same callback, bench_ran().
+ *
+ * Mechanisms ("mech" in the results):
+ *	bhq		a bhq per-CPU context, run by its kthread bhq/N
+ *	bhq_manual	a bhq manual context, polled by the producer itself
+ *	kthread_worker	kthread_create_worker_on_cpu()
+ *	workqueue	a per-CPU (bound) workqueue and queue_work_on()
+ *	bh_workqueue	system_bh_wq and queue_work_on(): softirq context
+ *	irq_work	irq_work_queue() on the producer's own CPU only, as
+ *			irq_work_queue_on() is not exported to modules
+ *	llist_floor	llist_add(), then llist_del_all(), llist_reverse_order()
+ *			and an indirect call, in the producer: the cheapest
+ *			that any llist-based queue can be
+ *
+ * The producer runs on CPU A.  "same" benchmarks run the consumer on CPU
+ * A too, "cross" ones on CPU B.
+ *
+ * throughput: dispatches per second.  self: one item queues itself again
+ *	from its callback, M times (same CPU only).  K=n: rounds of n
+ *	distinct items queued back to back, then waited for: the producer
+ *	sleeps on a completion, or runs the queue itself for bhq_manual and
+ *	llist_floor.
+ * latency: ns from just before the queue call to the start of the
+ *	callback, one item at a time, with a pause of 50 to 100 us between
+ *	samples so that every sample finds the consumer asleep.
+ * wakeups: a trickle (one item, then a pause of 200 us) and bursts (8 or
+ *	64 items back to back, then a pause of 1 ms), on CPU B.  Counted:
+ *	the consumer thread's voluntary context switches per item (each one
+ *	is a sleep that one wakeup ended), for bhq and kthread_worker, and
+ *	bhq's own counter of wake_up_process() calls per item.
+ */
+
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/irq_work.h>
+#include <linux/kthread.h>
+#include <linux/ktime.h>
+#include <linux/llist.h>
+#include <linux/math64.h>
+#include <linux/printk.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "bhq.h"
+#include "bhq_bench.h"
+
+enum bench_mech {
+	MECH_BHQ,
+	MECH_BHQ_MANUAL,
+	MECH_KWORKER,
+	MECH_WQ,
+	MECH_BH_WQ,
+	MECH_IRQ_WORK,
+	MECH_FLOOR,
+	NR_MECHS,
+};
+
+/**
+ * struct bench_mech_info - what a mechanism is and can do
+ * @name: its name in the results
+ * @threaded: run by another context than the producer, which waits for it
+ * @cross: can run on another CPU than the producer's
+ */
+struct bench_mech_info {
+	const char *name;
+	bool threaded;
+	bool cross;
+};
+
+static const struct bench_mech_info bench_mechs[NR_MECHS] = {
+	[MECH_BHQ]		= { "bhq",		true,	true },
+	[MECH_BHQ_MANUAL]	= { "bhq_manual",	false,	false },
+	[MECH_KWORKER]		= { "kthread_worker",	true,	true },
+	[MECH_WQ]		= { "workqueue",	true,	true },
+	[MECH_BH_WQ]		= { "bh_workqueue",	true,	true },
+	[MECH_IRQ_WORK]		= { "irq_work",		true,	false },
+	[MECH_FLOOR]		= { "llist_floor",	false,	false },
+};
+
+enum bench_mode {
+	MODE_BATCH,	/* count down, complete at zero */
+	MODE_SELF,	/* queue the item again until @left reaches zero */
+	MODE_LATENCY,	/* record the time from queue to callback */
+};
+
+/* Items of one set, the largest batch. */
+#define BENCH_MAX_K	256
+static const unsigned int bench_ks[] = { 1, 16, BENCH_MAX_K };
+
+/* The sides: consumer on the producer's CPU, or on the other one. */
+enum { SIDE_SAME, SIDE_CROSS, NR_SIDES };
+
+struct bench_set;
+
+/**
+ * struct bench_item - one deferred call, of any mechanism
+ * @bh: the BH of bhq and bhq_manual
+ * @kw: the work of kthread_worker
+ * @work: the work of workqueue and bh_workqueue
+ * @iw: the irq_work
+ * @node: the llist node of llist_floor
+ * @set: the set it belongs to
+ * @t_sched: when it was queued (latency)
+ */
+struct bench_item {
+	union {
+		struct bhq_bh *bh;
+		struct kthread_work kw;
+		struct work_struct work;
+		struct irq_work iw;
+		struct llist_node node;
+	};
+	struct bench_set *set;
+	u64 t_sched;
+};
+
+/**
+ * struct bench_set - one mechanism on one CPU, with its items
+ * @mech: the mechanism
+ * @threaded: bench_mechs[@mech].threaded
+ * @cpu: the CPU its callbacks run on
+ * @mode: what bench_ran() does
+ * @items: BENCH_MAX_K items
+ * @ctx: bhq's context
+ * @kw: the kthread_worker
+ * @wq: the bound workqueue
+ * @floor: llist_floor's list
+ * @floor_fn: llist_floor's indirect call
+ * @remaining: callbacks still to run in this round
+ * @done: completed when @remaining reaches zero (threaded mechanisms)
+ * @left: MODE_SELF: dispatches still to run
+ * @t_end: MODE_SELF: when the last one ran
+ * @lat_ns: MODE_LATENCY: the last sample
+ * @consumer: the task that ran the first callback
+ */
+struct bench_set {
+	enum bench_mech mech;
+	bool threaded;
+	unsigned int cpu;
+	enum bench_mode mode;
+	struct bench_item *items;
+	struct bhq_ctx *ctx;
+	struct kthread_worker *kw;
+	struct workqueue_struct *wq;
+	struct llist_head floor;
+	void (*floor_fn)(struct bench_item *it);
+	atomic_t remaining;
+	struct completion done;
+	unsigned int left;
+	u64 t_end;
+	u64 lat_ns;
+	struct task_struct *consumer;
+};
+
+static void bench_queue(struct bench_set *s, struct bench_item *it)
+{
+	switch (s->mech) {
+	case MECH_BHQ:
+	case MECH_BHQ_MANUAL:
+		bhq_bh_schedule(it->bh);
+		break;
+	case MECH_KWORKER:
+		kthread_queue_work(s->kw, &it->kw);
+		break;
+	case MECH_WQ:
+		queue_work_on(s->cpu, s->wq, &it->work);
+		break;
+	case MECH_BH_WQ:
+		queue_work_on(s->cpu, system_bh_wq, &it->work);
+		break;
+	case MECH_IRQ_WORK:
+		irq_work_queue(&it->iw);
+		break;
+	case MECH_FLOOR:
+		llist_add(&it->node, &s->floor);
+		break;
+	case NR_MECHS:
+		break;
+	}
+}
+
+/* The one callback of every mechanism. */
+static void bench_ran(struct bench_item *it)
+{
+	struct bench_set *s = it->set;
+
+	if (s->mode == MODE_LATENCY) {
+		s->lat_ns = ktime_get_ns() - it->t_sched;
+	} else if (s->mode == MODE_SELF) {
+		if (--s->left) {
+			bench_queue(s, it);
+			return;
+		}
+		s->t_end = ktime_get_ns();
+	}
+	if (unlikely(!READ_ONCE(s->consumer)))
+		WRITE_ONCE(s->consumer, current);
+	if (atomic_dec_and_test(&s->remaining) && s->threaded)
+		complete(&s->done);
+}
+
+static void bench_bhq_fn(void *opaque)
+{
+	bench_ran(opaque);
+}
+
+static void bench_kw_fn(struct kthread_work *kw)
+{
+	bench_ran(container_of(kw, struct bench_item, kw));
+}
+
+static void bench_work_fn(struct work_struct *work)
+{
+	bench_ran(container_of(work, struct bench_item, work));
+}
+
+static void bench_irq_work_fn(struct irq_work *iw)
+{
+	bench_ran(container_of(iw, struct bench_item, iw));
+}
+
+static void bench_floor_fn(struct bench_item *it)
+{
+	bench_ran(it);
+}
+
+/* Run the queue of bhq_manual or llist_floor in the producer. */
+static void bench_drive(struct bench_set *s)
+{
+	struct bench_item *it, *next;
+	struct llist_node *first;
+
+	if (s->mech == MECH_BHQ_MANUAL) {
+		while (bhq_poll(s->ctx))
+			;
+		return;
+	}
+	while ((first = llist_del_all(&s->floor))) {
+		first = llist_reverse_order(first);
+		llist_for_each_entry_safe(it, next, first, node)
+			s->floor_fn(it);
+	}
+}
+
+/* Wait, boundedly, until the round's callbacks have run. */
+static int bench_wait(struct bench_set *s)
+{
+	if (!s->threaded)
+		bench_drive(s);
+	else if (!wait_for_completion_timeout(&s->done, bench_cfg.timeout))
+		goto timeout;
+	if (!atomic_read(&s->remaining))
+		return 0;
+timeout:
+	pr_err("bhq_bench: %s on CPU %u: %d callbacks did not run within %lu s\n",
+	       bench_mechs[s->mech].name, s->cpu, atomic_read(&s->remaining),
+	       bench_cfg.timeout / HZ);
+	return -ETIMEDOUT;
+}
+
+static void bench_arm(struct bench_set *s, enum bench_mode mode, unsigned int n)
+{
+	s->mode = mode;
+	reinit_completion(&s->done);
+	atomic_set(&s->remaining, n);
+}
+
+/**
+ * bench_batch() - run rounds of @k distinct items
+ * @s: the set
+ * @k: items per round, at most BENCH_MAX_K
+ * @rounds: how many rounds
+ * @ns: the time they took
+ *
+ * Return: 0 or -ETIMEDOUT.
+ */
+static int bench_batch(struct bench_set *s, unsigned int k, unsigned int rounds, u64 *ns)
+{
+	unsigned int r, i;
+	u64 t0 = ktime_get_ns();
+	int err;
+
+	for (r = 0; r < rounds; r++) {
+		bench_arm(s, MODE_BATCH, k);
+		for (i = 0; i < k; i++)
+			bench_queue(s, &s->items[i]);
+		err = bench_wait(s);
+		if (err)
+			return err;
+	}
+	*ns = ktime_get_ns() - t0;
+	return 0;
+}
+
+/* One item that queues itself again @m - 1 times; @ns until the last ran. */
+static int bench_self(struct bench_set *s, unsigned int m, u64 *ns)
+{
+	u64 t0;
+	int err;
+
+	bench_arm(s, MODE_SELF, 1);
+	s->left = m;
+	t0 = ktime_get_ns();
+	bench_queue(s, &s->items[0]);
+	err = bench_wait(s);
+	*ns = s->t_end - t0;
+	return err;
+}
+
+static void bench_set_free(struct bench_set *s)
+{
+	unsigned int i;
+
+	if (!s)
+		return;
+	switch (s->mech) {
+	case MECH_BHQ:
+	case MECH_BHQ_MANUAL:
+		if (!s->ctx)
+			break;
+		for (i = 0; i < BENCH_MAX_K; i++)
+			bhq_bh_delete(s->items[i].bh);
+		/* Deleted BHs are freed by the next poll: flush, or drain. */
+		if (s->mech == MECH_BHQ)
+			bhq_ctx_flush(s->ctx);
+		else
+			bhq_ctx_destroy(s->ctx);
+		break;
+	case MECH_KWORKER:
+		if (s->kw) {
+			kthread_flush_worker(s->kw);
+			kthread_destroy_worker(s->kw);
+		}
+		break;
+	case MECH_WQ:
+		if (s->wq)
+			destroy_workqueue(s->wq);
+		break;
+	case MECH_BH_WQ:
+		for (i = 0; i < BENCH_MAX_K; i++)
+			flush_work(&s->items[i].work);
+		break;
+	case MECH_IRQ_WORK:
+		for (i = 0; i < BENCH_MAX_K; i++)
+			irq_work_sync(&s->items[i].iw);
+		break;
+	case MECH_FLOOR:
+	case NR_MECHS:
+		break;
+	}
+	kfree(s->items);
+	kfree(s);
+}
+
+/* Create the mechanism's instance on @cpu. */
+static int bench_set_init_mech(struct bench_set *s)
+{
+	struct kthread_worker *kw;
+	struct bhq_ctx *ctx;
+
+	switch (s->mech) {
+	case MECH_BHQ:
+		s->ctx = bhq_cpu_ctx(s->cpu);
+		return s->ctx ? 0 : -EINVAL;
+	case MECH_BHQ_MANUAL:
+		ctx = bhq_ctx_create("bhq_bench", BHQ_CTX_MANUAL);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+		s->ctx = ctx;
+		return 0;
+	case MECH_KWORKER:
+		kw = kthread_create_worker_on_cpu(s->cpu, 0, "bhq_bench_kw/%u", s->cpu);
+		if (IS_ERR(kw))
+			return PTR_ERR(kw);
+		s->kw = kw;
+		return 0;
+	case MECH_WQ:
+		s->wq = alloc_workqueue("bhq_bench_wq%u", 0, 0, s->cpu);
+		return s->wq ? 0 : -ENOMEM;
+	case MECH_FLOOR:
+		init_llist_head(&s->floor);
+		s->floor_fn = bench_floor_fn;
+		return 0;
+	case MECH_BH_WQ:
+	case MECH_IRQ_WORK:
+	case NR_MECHS:
+		break;
+	}
+	return 0;
+}
+
+static struct bench_set *bench_set_new(enum bench_mech mech, unsigned int cpu)
+{
+	struct bench_set *s;
+	struct bench_item *it;
+	unsigned int i;
+	int err;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->mech = mech;
+	s->threaded = bench_mechs[mech].threaded;
+	s->cpu = cpu;
+	init_completion(&s->done);
+	s->items = kcalloc(BENCH_MAX_K, sizeof(*s->items), GFP_KERNEL);
+	if (!s->items) {
+		kfree(s);
+		return ERR_PTR(-ENOMEM);
+	}
+	err = bench_set_init_mech(s);
+	for (i = 0; !err && i < BENCH_MAX_K; i++) {
+		it = &s->items[i];
+		it->set = s;
+		switch (mech) {
+		case MECH_BHQ:
+		case MECH_BHQ_MANUAL:
+			it->bh = bhq_bh_new(s->ctx, bench_bhq_fn, it);
+			if (!it->bh)
+				err = -ENOMEM;
+			break;
+		case MECH_KWORKER:
+			kthread_init_work(&it->kw, bench_kw_fn);
+			break;
+		case MECH_WQ:
+		case MECH_BH_WQ:
+			INIT_WORK(&it->work, bench_work_fn);
+			break;
+		case MECH_IRQ_WORK:
+			init_irq_work(&it->iw, bench_irq_work_fn);
+			break;
+		case MECH_FLOOR:
+		case NR_MECHS:
+			break;
+		}
+	}
+	if (err) {
+		pr_err("bhq_bench: cannot set up %s on CPU %u: %d\n",
+		       bench_mechs[mech].name, cpu, err);
+		bench_set_free(s);
+		return ERR_PTR(err);
+	}
+	return s;
+}
+
+/* ---- throughput -------------------------------------------------------- */
+
+/* Scenarios: self, then one per entry of bench_ks. */
+#define TP_SELF		0
+#define TP_NR		(1 + ARRAY_SIZE(bench_ks))
+
+static u64 *tp_slot(u64 *v, unsigned int side, unsigned int sc, unsigned int m)
+{
+	return &v[((side * TP_NR + sc) * NR_MECHS + m) * bench_cfg.reps];
+}
+
+static int tp_measure(struct bench_set *s, unsigned int sc, u64 *rate)
+{
+	unsigned int m, k, rounds;
+	u64 ns = 0;
+	int err;
+
+	if (sc == TP_SELF) {
+		m = bench_cfg.quick ? 2000 : 20000;
+		err = bench_self(s, m, &ns);
+		*rate = bench_rate(m, ns);
+		return err;
+	}
+	k = bench_ks[sc - 1];
+	rounds = max((bench_cfg.quick ? 512U : 8192U) / k, 4U);
+	err = bench_batch(s, k, rounds, &ns);
+	*rate = bench_rate((u64)k * rounds, ns);
+	return err;
+}
+
+static int bench_throughput(struct bench_set *sets[NR_SIDES][NR_MECHS])
+{
+	unsigned int r, side, sc, m;
+	u64 *v, *slot;
+	char param[16];
+	int err = 0;
+
+	v = kcalloc(NR_SIDES * TP_NR * NR_MECHS * bench_cfg.reps, sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	/* Repetitions outermost: a slow spell of the host hits every mechanism. */
+	for (r = 0; r < bench_cfg.reps; r++) {
+		for (side = 0; side < NR_SIDES; side++) {
+			for (sc = side == SIDE_CROSS; sc < TP_NR; sc++) {
+				for (m = 0; m < NR_MECHS; m++) {
+					if (!sets[side][m])
+						continue;
+					slot = tp_slot(v, side, sc, m);
+					err = tp_measure(sets[side][m], sc, &slot[r]);
+					if (err)
+						goto out;
+					cond_resched();
+				}
+			}
+		}
+	}
+	for (side = 0; side < NR_SIDES; side++) {
+		for (sc = side == SIDE_CROSS; sc < TP_NR; sc++) {
+			if (sc == TP_SELF)
+				snprintf(param, sizeof(param), "self");
+			else
+				snprintf(param, sizeof(param), "K=%u", bench_ks[sc - 1]);
+			for (m = 0; m < NR_MECHS; m++) {
+				if (sets[side][m])
+					bench_emit_reps(side ? "tput_cross" : "tput_same",
+							bench_mechs[m].name, param, "rate",
+							tp_slot(v, side, sc, m), "per_s");
+			}
+		}
+	}
+out:
+	kfree(v);
+	return err;
+}
+
+/* ---- latency ----------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	unsigned int q;		/* in units of 0.01 % */
+} lat_pcts[] = {
+	{ "p50", 5000 }, { "p99", 9900 }, { "p99.9", 9990 },
+};
+
+#define LAT_NR_PCTS	ARRAY_SIZE(lat_pcts)
+
+/* The bench_cfg.reps values of percentile @p of mechanism @m on @side. */
+static u64 *lat_slot(u64 *pct, unsigned int side, unsigned int m, unsigned int p)
+{
+	return &pct[((side * NR_MECHS + m) * LAT_NR_PCTS + p) * bench_cfg.reps];
+}
+
+/* The sample at quantile @q (0.01 % units) of @n sorted ones, nearest rank. */
+static u64 lat_quantile(const u64 *v, unsigned int n, unsigned int q)
+{
+	u64 rank = DIV_ROUND_UP_ULL((u64)q * n, 10000);
+
+	return v[clamp_t(u64, rank, 1, n) - 1];
+}
+
+/* One repetition: @n samples, each from a sleeping consumer. */
+static int lat_run(struct bench_set *s, u64 *v, unsigned int n)
+{
+	struct bench_item *it = &s->items[0];
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		usleep_range(50, 100);
+		bench_arm(s, MODE_LATENCY, 1);
+		it->t_sched = ktime_get_ns();
+		bench_queue(s, it);
+		err = bench_wait(s);
+		if (err)
+			return err;
+		v[i] = s->lat_ns;
+	}
+	return 0;
+}
+
+/* The distribution: min, every percent, some tail quantiles, max. */
+static void lat_cdf(const char *bench, const char *mech, const u64 *v, unsigned int n)
+{
+	static const unsigned int tail[] = { 50, 9950, 9990, 9995, 9999 };
+	unsigned int q, i;
+
+	for (q = 0; q <= 10000; q += 100)
+		bench_out("cdf,%s,%s,%u,%llu", bench, mech, q, q ? lat_quantile(v, n, q) : v[0]);
+	for (i = 0; i < ARRAY_SIZE(tail); i++)
+		bench_out("cdf,%s,%s,%u,%llu", bench, mech, tail[i],
+			  lat_quantile(v, n, tail[i]));
+}
+
+static int bench_latency(struct bench_set *sets[NR_SIDES][NR_MECHS])
+{
+	unsigned int reps = bench_cfg.reps, n = bench_cfg.samples;
+	u64 *pool[NR_SIDES][NR_MECHS] = {};
+	unsigned int r, side, m, p;
+	struct bench_set *s;
+	const char *bench;
+	u64 *pct, *rep;
+	int err = 0;
+
+	pct = kcalloc(NR_SIDES * NR_MECHS * LAT_NR_PCTS * reps, sizeof(*pct), GFP_KERNEL);
+	if (!pct)
+		return -ENOMEM;
+	for (side = 0; side < NR_SIDES; side++) {
+		for (m = 0; m < NR_MECHS; m++) {
+			if (!sets[side][m] || !sets[side][m]->threaded)
+				continue;
+			pool[side][m] = kvmalloc_array((size_t)reps * n, sizeof(u64), GFP_KERNEL);
+			if (!pool[side][m]) {
+				err = -ENOMEM;
+				goto out;
+			}
+		}
+	}
+	for (r = 0; r < reps; r++) {
+		for (side = 0; side < NR_SIDES; side++) {
+			for (m = 0; m < NR_MECHS; m++) {
+				if (!pool[side][m])
+					continue;
+				rep = pool[side][m] + (size_t)r * n;
+				err = lat_run(sets[side][m], rep, n);
+				if (err)
+					goto out;
+				bench_sort(rep, n);
+				for (p = 0; p < LAT_NR_PCTS; p++)
+					lat_slot(pct, side, m, p)[r] =
+						lat_quantile(rep, n, lat_pcts[p].q) * 1000;
+			}
+		}
+	}
+	for (side = 0; side < NR_SIDES; side++) {
+		bench = side ? "lat_cross" : "lat_same";
+		for (m = 0; m < NR_MECHS; m++) {
+			s = sets[side][m];
+			if (!pool[side][m])
+				continue;
+			for (p = 0; p < LAT_NR_PCTS; p++)
+				bench_emit_reps(bench, bench_mechs[s->mech].name, lat_pcts[p].name,
+						"latency", lat_slot(pct, side, m, p), "ns");
+			bench_sort(pool[side][m], reps * n);
+			lat_cdf(bench, bench_mechs[s->mech].name, pool[side][m], reps * n);
+		}
+	}
+out:
+	for (side = 0; side < NR_SIDES; side++) {
+		for (m = 0; m < NR_MECHS; m++)
+			kvfree(pool[side][m]);
+	}
+	kfree(pct);
+	return err;
+}
+
+/* ---- wakeups ----------------------------------------------------------- */
+
+static const struct {
+	const char *param;
+	unsigned int burst;
+	unsigned int gap_us;
+	unsigned int rounds;
+} wake_scenarios[] = {
+	{ "trickle",	1,	200,	400 },
+	{ "burst=8",	8,	1000,	100 },
+	{ "burst=64",	64,	1000,	50 },
+};
+
+#define WAKE_NR		ARRAY_SIZE(wake_scenarios)
+
+/*
+ * One repetition of one scenario: consumer sleeps and (bhq only)
+ * wake_up_process() calls, per item, in thousandths.
+ */
+static int wake_run(struct bench_set *s, unsigned int sc, u64 *sleeps, u64 *wakes)
+{
+	unsigned int burst = wake_scenarios[sc].burst;
+	unsigned int gap = wake_scenarios[sc].gap_us;
+	unsigned int rounds = wake_scenarios[sc].rounds;
+	struct bhq_stats st0 = {}, st1 = {};
+	unsigned long nv0, nv1;
+	struct task_struct *t;
+	unsigned int i;
+	u64 ns, items;
+	int err;
+
+	if (bench_cfg.quick)
+		rounds = max(rounds / 10, 2U);
+	items = (u64)burst * rounds;
+
+	/* A first item names the consumer thread; then let it sleep. */
+	err = bench_batch(s, 1, 1, &ns);
+	if (err)
+		return err;
+	t = READ_ONCE(s->consumer);
+	if (!t)
+		return -EIO;
+	usleep_range(gap, gap + gap / 2);
+
+	if (s->mech == MECH_BHQ)
+		bhq_ctx_get_stats(s->ctx, &st0);
+	nv0 = READ_ONCE(t->nvcsw);
+	for (i = 0; i < rounds; i++) {
+		err = bench_batch(s, burst, 1, &ns);
+		if (err)
+			return err;
+		usleep_range(gap, gap + gap / 2);
+	}
+	nv1 = READ_ONCE(t->nvcsw);
+	if (s->mech == MECH_BHQ)
+		bhq_ctx_get_stats(s->ctx, &st1);
+	*sleeps = div64_u64((u64)(nv1 - nv0) * 1000, items);
+	*wakes = div64_u64((st1.wakeups - st0.wakeups) * 1000, items);
+	return 0;
+}
+
+static int bench_wakeups(struct bench_set *sets[NR_SIDES][NR_MECHS])
+{
+	static const enum bench_mech mechs[] = { MECH_BHQ, MECH_KWORKER };
+	unsigned int reps = bench_cfg.reps, r, sc, i;
+	int side = sets[SIDE_CROSS][MECH_BHQ] ? SIDE_CROSS : SIDE_SAME;
+	const char *bench = side == SIDE_CROSS ? "wake_cross" : "wake_same";
+	u64 *sleeps, *wakes, *slot;
+	int err = 0;
+
+	sleeps = kcalloc(WAKE_NR * ARRAY_SIZE(mechs) * reps, sizeof(u64), GFP_KERNEL);
+	wakes = kcalloc(WAKE_NR * ARRAY_SIZE(mechs) * reps, sizeof(u64), GFP_KERNEL);
+	if (!sleeps || !wakes) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (r = 0; r < reps; r++) {
+		for (sc = 0; sc < WAKE_NR; sc++) {
+			for (i = 0; i < ARRAY_SIZE(mechs); i++) {
+				slot = &sleeps[(sc * ARRAY_SIZE(mechs) + i) * reps + r];
+				err = wake_run(sets[side][mechs[i]], sc, slot,
+					       &wakes[(sc * ARRAY_SIZE(mechs) + i) * reps + r]);
+				if (err)
+					goto out;
+			}
+		}
+	}
+	for (sc = 0; sc < WAKE_NR; sc++) {
+		for (i = 0; i < ARRAY_SIZE(mechs); i++) {
+			slot = &sleeps[(sc * ARRAY_SIZE(mechs) + i) * reps];
+			bench_emit_reps(bench, bench_mechs[mechs[i]].name, wake_scenarios[sc].param,
+					"sleeps_per_item", slot, "count");
+			if (mechs[i] != MECH_BHQ)
+				continue;
+			slot = &wakes[(sc * ARRAY_SIZE(mechs) + i) * reps];
+			bench_emit_reps(bench, bench_mechs[mechs[i]].name, wake_scenarios[sc].param,
+					"wake_calls_per_item", slot, "count");
+		}
+	}
+out:
+	kfree(sleeps);
+	kfree(wakes);
+	return err;
+}
+
+/**
+ * bench_dispatch() - the throughput, latency and wakeup benchmarks
+ * @throughput: run the throughput benchmark
+ * @latency: run the latency benchmark
+ * @wakeups: run the wakeup benchmark
+ *
+ * Sets up every mechanism on CPU A, and those that can run cross-CPU on
+ * CPU B (when there is one), runs the benchmarks and tears everything
+ * down, flushing what may still be queued.
+ *
+ * Return: 0, -ENOMEM, or -ETIMEDOUT if a mechanism did not run its items.
+ */
+int bench_dispatch(bool throughput, bool latency, bool wakeups)
+{
+	struct bench_set *sets[NR_SIDES][NR_MECHS] = {};
+	unsigned int side, m;
+	struct bench_set *s;
+	int cpu, err = 0;
+
+	if (bench_cfg.cpu_b < 0)
+		bench_out("info,cross_cpu,skipped: one CPU");
+	for (side = 0; side < NR_SIDES && !err; side++) {
+		cpu = side == SIDE_CROSS ? bench_cfg.cpu_b : bench_cfg.cpu_a;
+		if (cpu < 0)
+			break;
+		for (m = 0; m < NR_MECHS; m++) {
+			if (side == SIDE_CROSS && !bench_mechs[m].cross)
+				continue;
+			s = bench_set_new(m, cpu);
+			if (IS_ERR(s)) {
+				err = PTR_ERR(s);
+				break;
+			}
+			sets[side][m] = s;
+		}
+	}
+	if (!err && throughput)
+		err = bench_throughput(sets);
+	if (!err && latency)
+		err = bench_latency(sets);
+	if (!err && wakeups)
+		err = bench_wakeups(sets);
+	for (side = 0; side < NR_SIDES; side++) {
+		for (m = 0; m < NR_MECHS; m++)
+			bench_set_free(sets[side][m]);
+	}
+	return err;
+}

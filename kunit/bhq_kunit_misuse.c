@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for bhq's handling of bad input and API misuse: each misuse
+ * is caught (the misuse count goes up by exactly one; the warning itself
+ * fires once per call site and boot), changes nothing, and the context
+ * keeps working.  Expected warnings are bracketed in the log by
+ * BHQ-EXPECTED-WARNING-BEGIN/END lines, which scripts/kunit.sh skips when
+ * it checks the raw log for splats; with KASAN on, a use-after-free or a
+ * double free here fails the run.
+ */
+
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/err.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+
+#include "bhq_internal.h"
+
+#define BHQ_TEST_WAIT	(10 * HZ)
+
+/* Run @stmt, which must be caught as exactly one misuse. */
+#define EXPECT_MISUSE(test, what, stmt)					\
+do {									\
+	struct kunit *__test = (test);					\
+	const char *__what = (what);					\
+	long __before = bhq_misuse_count();				\
+									\
+	kunit_info(__test, "BHQ-EXPECTED-WARNING-BEGIN %s", __what);	\
+	stmt;								\
+	kunit_info(__test, "BHQ-EXPECTED-WARNING-END");			\
+	KUNIT_EXPECT_EQ_MSG(__test, bhq_misuse_count() - __before, 1,	\
+			    "%s was not caught once", __what);		\
+} while (0)
+
+struct misuse_counter {
+	atomic_t runs;
+	struct bhq_ctx *ctx;
+	struct completion inside;
+	struct completion release;
+};
+
+static void misuse_count_fn(void *opaque)
+{
+	struct misuse_counter *c = opaque;
+
+	atomic_inc(&c->runs);
+}
+
+/* Schedule a counting oneshot and flush: the context still works. */
+static void expect_ctx_works(struct kunit *test, struct bhq_ctx *ctx)
+{
+	struct misuse_counter c = {};
+
+	KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(ctx, misuse_count_fn, &c,
+						   GFP_KERNEL), 0);
+	bhq_ctx_flush(ctx);
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.runs), 1);
+}
+
+static void bhq_misuse_poll_threaded_from_foreign_task(struct kunit *test)
+{
+	struct bhq_ctx *ctx = bhq_ctx_create("kunit-foreign", 0);
+	bool ran;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	EXPECT_MISUSE(test, "bhq_poll() of a threaded context by another task",
+		      ran = bhq_poll(ctx));
+	KUNIT_EXPECT_FALSE(test, ran);
+	expect_ctx_works(test, ctx);
+	bhq_ctx_destroy(ctx);
+}
+
+static void misuse_flush_fn(void *opaque)
+{
+	struct misuse_counter *c = opaque;
+
+	bhq_ctx_flush(c->ctx);
+	atomic_inc(&c->runs);
+}
+
+static void bhq_misuse_flush_from_own_callback(struct kunit *test)
+{
+	struct misuse_counter c = {};
+	struct bhq_bh *bh;
+
+	c.ctx = bhq_ctx_create("kunit-flushcb", BHQ_CTX_MANUAL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(c.ctx));
+	bh = bhq_bh_new(c.ctx, misuse_flush_fn, &c);
+	KUNIT_ASSERT_NOT_NULL(test, bh);
+
+	bhq_bh_schedule(bh);
+	EXPECT_MISUSE(test, "bhq_ctx_flush() from a callback of the context",
+		      bhq_poll(c.ctx));
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.runs), 1);
+	KUNIT_EXPECT_EQ(test, bhq_compute_timeout(c.ctx), BHQ_TIMEOUT_INFINITE);
+	expect_ctx_works(test, c.ctx);
+	bhq_bh_delete(bh);
+	bhq_ctx_destroy(c.ctx);
+}
+
+/*
+ * The leaked BH is reported, left allocated and marked: scheduling it
+ * later is caught without touching the freed context, and deleting it
+ * frees it (KASAN checks both).
+ */
+static void bhq_misuse_destroy_with_live_bh(struct kunit *test)
+{
+	struct misuse_counter c = {};
+	struct bhq_ctx *ctx;
+	struct bhq_bh *bh;
+
+	ctx = bhq_ctx_create("kunit-leak", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	bh = bhq_bh_new(ctx, misuse_count_fn, &c);
+	KUNIT_ASSERT_NOT_NULL(test, bh);
+
+	EXPECT_MISUSE(test, "bhq_ctx_destroy() with a live BH",
+		      bhq_ctx_destroy(ctx));
+	EXPECT_MISUSE(test, "bhq_bh_schedule() of a BH whose context is gone",
+		      bhq_bh_schedule(bh));
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.runs), 0);
+	bhq_bh_delete(bh);
+}
+
+static void bhq_misuse_schedule_after_delete(struct kunit *test)
+{
+	struct misuse_counter c = {};
+	struct bhq_stats s;
+	struct bhq_ctx *ctx;
+	struct bhq_bh *bh;
+
+	ctx = bhq_ctx_create("kunit-afterdel", BHQ_CTX_MANUAL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	bh = bhq_bh_new(ctx, misuse_count_fn, &c);
+	KUNIT_ASSERT_NOT_NULL(test, bh);
+
+	/* Not freed before the next poll, so touching it here is safe. */
+	bhq_bh_delete(bh);
+	EXPECT_MISUSE(test, "bhq_bh_schedule() after bhq_bh_delete()",
+		      bhq_bh_schedule(bh));
+	EXPECT_MISUSE(test, "bhq_bh_delete() twice", bhq_bh_delete(bh));
+	bhq_ctx_get_stats(ctx, &s);
+	KUNIT_EXPECT_EQ(test, s.scheduled, 0);
+
+	KUNIT_EXPECT_FALSE(test, bhq_poll(ctx));
+	bhq_ctx_get_stats(ctx, &s);
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.runs), 0);
+	KUNIT_EXPECT_EQ(test, s.executed, 0);
+	KUNIT_EXPECT_EQ(test, s.deleted, 1);
+	KUNIT_EXPECT_EQ(test, s.live, 0);
+	bhq_ctx_destroy(ctx);
+}
+
+static void misuse_block_fn(void *opaque)
+{
+	struct misuse_counter *c = opaque;
+
+	complete(&c->inside);
+	wait_for_completion_timeout(&c->release, BHQ_TEST_WAIT);
+	atomic_inc(&c->runs);
+}
+
+static int misuse_poller_thread(void *arg)
+{
+	struct misuse_counter *c = arg;
+
+	bhq_poll(c->ctx);
+	return 0;
+}
+
+/* While a kthread polls a manual context, another poll is refused. */
+static void bhq_misuse_concurrent_polls(struct kunit *test)
+{
+	struct misuse_counter c = {};
+	struct task_struct *poller;
+	struct bhq_bh *bh;
+	bool ran;
+
+	init_completion(&c.inside);
+	init_completion(&c.release);
+	c.ctx = bhq_ctx_create("kunit-twopollers", BHQ_CTX_MANUAL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(c.ctx));
+	bh = bhq_bh_new(c.ctx, misuse_block_fn, &c);
+	KUNIT_ASSERT_NOT_NULL(test, bh);
+	bhq_bh_schedule(bh);
+
+	poller = kthread_run(misuse_poller_thread, &c, "bhq-kunit-poller");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(poller));
+	get_task_struct(poller);
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&c.inside,
+							  BHQ_TEST_WAIT), 0);
+	EXPECT_MISUSE(test, "bhq_poll() while another task polls",
+		      ran = bhq_poll(c.ctx));
+	KUNIT_EXPECT_FALSE(test, ran);
+	complete(&c.release);
+	kthread_stop(poller);
+	put_task_struct(poller);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.runs), 1);
+	bhq_bh_delete(bh);
+	bhq_ctx_destroy(c.ctx);
+}
+
+static void bhq_misuse_destroy_per_cpu_ctx(struct kunit *test)
+{
+	struct bhq_ctx *ctx = bhq_cpu_ctx(raw_smp_processor_id());
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	EXPECT_MISUSE(test, "bhq_ctx_destroy() of a per-CPU context",
+		      bhq_ctx_destroy(ctx));
+	expect_ctx_works(test, ctx);
+}
+
+struct bad_name_case {
+	const char *desc;
+	const char *name;
+	unsigned int flags;
+	int err;
+};
+
+static const struct bad_name_case bad_name_cases[] = {
+	{ "empty name", "", BHQ_CTX_MANUAL, -EINVAL },
+	{ "slash in name", "a/b", BHQ_CTX_MANUAL, -EINVAL },
+	{ "name too long", "0123456789abcdef0123456789abcdef", BHQ_CTX_MANUAL,
+	  -EINVAL },
+	{ "reserved name", "summary", BHQ_CTX_MANUAL, -EINVAL },
+	{ "name of a per-CPU context", "cpu0", BHQ_CTX_MANUAL, -EEXIST },
+	{ "unknown flag", "kunit-flag", 0x2, -EINVAL },
+};
+
+static void bad_name_desc(const struct bad_name_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(bad_name, bad_name_cases, bad_name_desc);
+
+/* Bad arguments to bhq_ctx_create() are errors, not misuse warnings. */
+static void bhq_misuse_ctx_create_rejects(struct kunit *test)
+{
+	const struct bad_name_case *c = test->param_value;
+	long before = bhq_misuse_count();
+	struct bhq_ctx *ctx;
+
+	ctx = bhq_ctx_create(c->name, c->flags);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(ctx));
+	if (IS_ERR(ctx))
+		KUNIT_EXPECT_EQ(test, PTR_ERR(ctx), c->err);
+	else
+		bhq_ctx_destroy(ctx);
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), before);
+}
+
+static struct kunit_case bhq_misuse_cases[] = {
+	KUNIT_CASE(bhq_misuse_poll_threaded_from_foreign_task),
+	KUNIT_CASE(bhq_misuse_flush_from_own_callback),
+	KUNIT_CASE(bhq_misuse_destroy_with_live_bh),
+	KUNIT_CASE(bhq_misuse_schedule_after_delete),
+	KUNIT_CASE(bhq_misuse_concurrent_polls),
+	KUNIT_CASE(bhq_misuse_destroy_per_cpu_ctx),
+	KUNIT_CASE_PARAM(bhq_misuse_ctx_create_rejects, bad_name_gen_params),
+	{}
+};
+
+static struct kunit_suite bhq_misuse_suite = {
+	.name = "bhq_misuse",
+	.test_cases = bhq_misuse_cases,
+};
+
+kunit_test_suite(bhq_misuse_suite);
+
+MODULE_DESCRIPTION("KUnit tests for bhq: bad input and API misuse");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
