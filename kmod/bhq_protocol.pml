@@ -74,9 +74,10 @@
  *  - nesting deeper than one level; the one thread of a context is the
  *    only poller, so the cmpxchg of bhq_poll_enter() never fails
  *    (asserted);
- *  - time: the timer of an idle sleep may fire at any moment while the
- *    thread sleeps; a sleep that was woken returns "woken", as
- *    schedule_hrtimeout_range() returns -EINTR then.
+ *  - time: the timer of an idle sleep may fire at any moment, before or
+ *    after a wakeup; schedule_hrtimeout_range() then returns 0 and the
+ *    thread polls.  A sleep that was woken and whose timer has not fired
+ *    returns -EINTR, "woken".
  *
  * Properties (spin reports a violation of any of them as an error):
  *
@@ -138,6 +139,11 @@
  *	at its end.  A non-idle BH that a callback (or another CPU) schedules
  *	during the poll loses its flag: FLAG_OK fails, then the thread sleeps
  *	the idle timeout with it pending (SLEEP_IDLE_OK).
+ *  -DIDLE_SCHEDULERS, with -DNAIVE_CLEAR: the two schedulers schedule
+ *	idle BHs only, so the only non-idle schedule is the one of A's
+ *	callback, and the naive clear fails exactly as the comment at the top
+ *	of bhq_queue.c says: it "loses the flag of every BH that a callback
+ *	schedules during the poll".
  *  -DLATE_STATE, set_current_state() after bhq_compute_timeout(): the
  *	classic lost wakeup (P1 quiescent, SLEEP_INF_OK, the end state).
  *  -DNO_FLAG_KICK, a schedule that turns the flag on wakes the thread only
@@ -485,12 +491,14 @@ end_sleep:		atomic {
 				/* woken before the timer: compute it again */
 				goto next
 			:: atomic {
-					tstate == IDLE ->
 					tstate = RUNNING;
 					tsleep = T_NONE;
 					to = T_NONE
 				}
-				/* the timer fired (hrtimer_wakeup()): poll */
+				/*
+				 * the timer fired (hrtimer_wakeup()), maybe
+				 * after a wakeup too: it returns 0, poll
+				 */
 			fi
 		:: else ->
 			to = T_NONE
@@ -504,6 +512,19 @@ next:		skip
 	od
 }
 
+/* bhq_bh_schedule_idle() or bhq_bh_schedule()? */
+inline choose_ni()
+{
+#ifdef IDLE_SCHEDULERS
+	ni = 0
+#else
+	if
+	:: ni = 0
+	:: ni = 1
+	fi
+#endif
+}
+
 /*
  * Two schedulers (any CPU): 1 schedules B then A, 2 schedules B then C,
  * each time bhq_bh_schedule_idle() or bhq_bh_schedule().
@@ -513,15 +534,9 @@ active [NSCHED] proctype scheduler()
 	byte old;
 	bit kick, setni, ni;
 
-	if
-	:: ni = 0
-	:: ni = 1
-	fi;
+	choose_ni();
 	bhq_schedule(BH_B, ni);
-	if
-	:: ni = 0
-	:: ni = 1
-	fi;
+	choose_ni();
 	if
 	:: _pid == 1 -> bhq_schedule(BH_A, ni)
 	:: else -> bhq_schedule(BH_C, ni)

@@ -155,6 +155,9 @@ check reread hold -DREREAD_AFTER_ADD=1
 check no-reread fail -DREREAD_AFTER_ADD=0
 # Broken variants, on top of the fix so that each fails for its own bug.
 check naive-clear fail -DREREAD_AFTER_ADD=1 -DNAIVE_CLEAR
+# The same with only A's callback scheduling non-idle: the review's case.
+check callback hold -DREREAD_AFTER_ADD=1 -DIDLE_SCHEDULERS
+check naive-clear-callback fail -DREREAD_AFTER_ADD=1 -DIDLE_SCHEDULERS -DNAIVE_CLEAR
 check late-state fail -DREREAD_AFTER_ADD=1 -DLATE_STATE
 check no-flag-kick fail -DREREAD_AFTER_ADD=1 -DNO_FLAG_KICK
 
