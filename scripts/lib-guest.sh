@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-2.0
+# bhq: making a test guest: a busybox initramfs with our modules and a
+# script, booted with qemu-system-x86_64 under TCG.  Sourced after lib.sh.
+# shellcheck shell=bash
+
+# guest_initramfs DIR MODULE_DIR SCRIPT [FILE...]: an initramfs in
+# DIR/initrd.gz holding busybox, /init, every .ko under MODULE_DIR, SCRIPT
+# as /run.sh and the FILEs.
+guest_initramfs() {
+	local dir=$1 mods=$2 script=$3 root=$1/root f
+	shift 3
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,proc,sys,dev,tmp}
+	# For kernels without devtmpfs the console must be in the archive.
+	mknod -m 600 "$root/dev/console" c 5 1
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$BHQ_TOP/scripts/guest-init.sh" "$root/init"
+	chmod +x "$root/init"
+	find "$mods" -name '*.ko' -exec cp {} "$root/" \;
+	[ -z "$script" ] || cp "$script" "$root/run.sh"
+	for f in "$@"; do cp "$f" "$root/"; done
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initrd.gz"
+}
+
+# guest_boot KERNEL INITRD CPUS LOG [KERNEL ARGS...]: boot, show the
+# console from the guest's first line on, keep it all in LOG, and return
+# the status the guest's /run.sh exited with.
+guest_boot() {
+	local kernel=$1 initrd=$2 cpus=$3 log=$4 rc=0 status
+	shift 4
+	timeout "$BHQ_QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg -nographic -no-reboot \
+		-smp "$cpus" -m "$BHQ_QEMU_MEM" -kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 loglevel=4 panic=-1 $*" </dev/null 2>&1 |
+		tr -d '\r' | tee "$log" | sed -n '/BHQ-GUEST/,$p' || rc=$?
+	[ "$rc" -eq 0 ] || { say "qemu failed or timed out after ${BHQ_QEMU_TIMEOUT}s (exit $rc); log: $log"; return 1; }
+	status=$(sed -n 's/.*BHQ-GUEST-EXIT: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+	[ -n "$status" ] || { say "the guest did not finish its script; log: $log"; return 1; }
+	return "$status"
+}
