@@ -257,7 +257,8 @@ void bhq_bh_cancel(struct bhq_bh *bh);
  *
  * The BH is freed by the next poll of its context (or by its destroy),
  * never while its callback runs; a callback may delete its own BH.  The
- * caller must not touch @bh afterwards.
+ * caller must not touch @bh afterwards, and no schedule or cancel of @bh
+ * may still be running on another CPU when it is deleted.
  *
  * Context: any context except NMI; never sleeps.
  * Return: nothing.

@@ -121,19 +121,25 @@
  *
  * Variants (scripts/spin-check.sh knows which must pass and which fail):
  *
- *  -DREREAD_AFTER_ADD=0|1, the coalescing hole.  0 is bhq_queue.c as it
- *	is, and fails FLAG_OK and SLEEP_IDLE_OK: an idle schedule claims
+ *  -DREREAD_AFTER_ADD=0|1, the coalescing hole.  0 is bhq_queue.c before
+ *	bhq_nonidle_while_adding(), and fails FLAG_OK and SLEEP_IDLE_OK: an idle schedule claims
  *	PENDING (fetch_or) and has not called llist_add() yet; a non-idle
  *	schedule of the same BH coalesces (PENDING is already set, so it
  *	does not add), sets the flag, wakes the thread and returns; the
  *	thread polls, clears the flag and carves an empty list; only then
  *	does the idle schedule add the BH, and being idle it leaves the flag
  *	alone.  The thread then computes BHQ_IDLE_TIMEOUT_NS with a non-idle
- *	BH pending whose schedule has returned.  1 is the proposed fix: an
+ *	BH pending whose schedule has returned.  1 is the fix, the code now: an
  *	idle schedule that added the BH reads its flags again after
  *	llist_add() and, if a coalescing schedule made it non-idle meanwhile,
  *	turns the flag on itself (bhq_mark_nonidle(), and a wakeup if that
- *	turned it on).  Make 1 the default when bhq_queue.c does that.
+ *	turned it on).  That read touches the BH after it was published,
+ *	when the poller may already have run it (and a bhq_bh_delete() from
+ *	its callback have freed it): the C fix must keep the BH valid there,
+ *	or require that no schedule of a BH is in progress when it is
+ *	deleted.  Only idle schedules read, and those are of bhq_bh_new()
+ *	BHs: oneshots and flush barriers are scheduled non-idle.  Make 1 the
+ *	default when bhq_queue.c does that.
  *  -DNAIVE_CLEAR, the review of QEMU's "make aio_bh_poll() O(1)" taken
  *	literally: the carve leaves the flag alone and every poll clears it
  *	at its end.  A non-idle BH that a callback (or another CPU) schedules
@@ -152,7 +158,7 @@
  */
 
 #ifndef REREAD_AFTER_ADD
-#define REREAD_AFTER_ADD	0	/* as kmod/bhq_queue.c is now */
+#define REREAD_AFTER_ADD	1	/* as kmod/bhq_queue.c is now */
 #endif
 
 #define NBH		3

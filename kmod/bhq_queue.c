@@ -26,7 +26,11 @@
  * (llist_add's cmpxchg / the BH's fetch_or, and the xchg), so this is the
  * store-buffering pattern: either the poll's llist_del_all() sees the BH,
  * or the scheduler's read of the flag sees the cleared value and sets it
- * again.  A non-idle BH is never pending with the flag clear.  Clearing
+ * again.  One more case: a non-idle schedule that coalesces onto a BH
+ * whose idle scheduler has set PENDING but not yet added it; that
+ * scheduler re-reads the BH's NONIDLE bit after its llist_add() and
+ * carries it to the flag (bhq_nonidle_while_adding()).  A non-idle BH is
+ * never pending with the flag clear once its schedule returned.  Clearing
  * the flag at the end of the poll, as the review literally suggests,
  * loses the flag of every BH that a callback schedules during the poll.
  *
@@ -131,6 +135,25 @@ static bool bhq_mark_nonidle(struct bhq_ctx *ctx)
 	return !atomic_read(&ctx->nonidle) && !atomic_xchg(&ctx->nonidle, 1);
 }
 
+/*
+ * An idle schedule that adds @bh to the list: did a non-idle schedule
+ * coalesce onto it meanwhile?  Such a schedule finds PENDING already set
+ * (by our fetch_or) and only sets NONIDLE on the BH and the flag; a poll
+ * may have cleared the flag since, without finding @bh on the list yet.
+ * Then we must turn the flag on again.  Found by the spin model
+ * (kmod/bhq_protocol.pml, REREAD_AFTER_ADD).
+ *
+ * llist_add()'s cmpxchg orders this read after the add.  Reading @bh
+ * after publishing it is safe because a BH is not deleted while a
+ * schedule of it is in flight (the contract of bhq_bh_delete()); oneshots
+ * and flush barriers, which the poll frees or releases on its own, are
+ * scheduled non-idle and never get here.
+ */
+static unsigned int bhq_nonidle_while_adding(struct bhq_bh *bh)
+{
+	return atomic_read(&bh->flags) & BHQ_BH_NONIDLE;
+}
+
 static void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 {
 	struct bhq_ctx *ctx = bh->ctx;
@@ -150,10 +173,13 @@ static void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 	bhq_count(ctx, BHQ_STAT_SCHEDULED);
 	trace_bhq_schedule(ctx, bh, !(set & BHQ_BH_NONIDLE),
 			   old & BHQ_BH_PENDING);
-	if (!(old & BHQ_BH_PENDING))
+	if (!(old & BHQ_BH_PENDING)) {
 		kick = llist_add(&bh->node, &ctx->pending);
-	else
+		if (!(set & BHQ_BH_NONIDLE))
+			set |= bhq_nonidle_while_adding(bh);
+	} else {
 		bhq_count(ctx, BHQ_STAT_COALESCED);
+	}
 
 	/* One wakeup at most: the list was empty, or the first non-idle BH. */
 	if ((set & BHQ_BH_NONIDLE) && bhq_mark_nonidle(ctx))

@@ -6,7 +6,8 @@
 # hold gets a safety run (assertions, invariants, end states) and a run of
 # its ltl claim (pan -a); a broken variant must make the safety run report
 # an error.  Takes a few seconds.  Ends with "N passed, N failed", where
-# passed means "as expected", and exits non-zero on any surprise.
+# passed means "as expected", and exits non-zero on any surprise; the logs
+# and the error trails of a failed run stay in $BHQ_CACHE/spin.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -21,10 +22,21 @@ depth=100000
 passed=0
 failed=0
 
-# Nanoseconds since the epoch.
-now() { date +%s%N; }
+# Milliseconds since the epoch.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# Which property the first error of a pan log is about.
+# result OK LINE...: print a PASS or FAIL line and count it.
+result() {
+	if [ "$1" -eq 1 ]; then
+		passed=$((passed + 1))
+		printf 'PASS %s\n' "$2"
+	else
+		failed=$((failed + 1))
+		printf 'FAIL %s\n' "$2"
+	fi
+}
+
+# What the first error of a pan log is about.
 what_failed() {
 	local line
 	line=$(grep -m 1 -E '^pan:[0-9]+: ' "$1" || true)
@@ -36,37 +48,41 @@ what_failed() {
 	*'tsleep!=3'*)			echo "P2: invariant SLEEP_INF_OK" ;;
 	*'tsleep==0'*)			echo "P3: invariant SLEEP_IDLE_OK" ;;
 	*'owed==0'*)			echo "P1: a BH is left in the quiescent state" ;;
-	'')				echo "no error line" ;;
+	'')				echo "no error reported" ;;
 	*)				echo "${line#pan:*: }" ;;
 	esac
 }
 
-# The count of a "NAME: N" or "N NAME" field of a pan log.
+# Fields of a pan log: "errors: N" and "N states, stored"; empty if pan
+# did not finish.
 errors_of() { sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$1" | tail -n 1; }
 states_of() { sed -n 's/^ *\([0-9.e+]*\) states, stored.*/\1/p' "$1" | tail -n 1; }
 
-# pan_run DIR NAME CFLAGS -- PANFLAGS: compile pan.c of DIR and run it;
-# its output is in DIR/NAME.log.  pan.c takes longer to optimise than the
-# safety runs take without it, so only the ltl run passes -O2.
-pan_run() {
-	local dir=$1 name=$2 cflags=() arg
+# Did the pan run of log $1 finish and explore everything?
+complete() {
+	[ -n "$(errors_of "$1")" ] && ! grep -q 'max search depth too small' "$1"
+}
+
+# build DIR NAME CFLAGS...: compile DIR/pan.c into DIR/pan-NAME.
+build() {
+	local dir=$1 name=$2
 	shift 2
-	while [ "$#" -gt 0 ]; do
-		arg=$1; shift
-		[ "$arg" = -- ] && break
-		cflags+=("$arg")
-	done
-	(cd "$dir" && gcc -w "${cflags[@]}" -o "pan-$name" pan.c) \
-		>"$dir/gcc-$name.log" 2>&1 || {
+	(cd "$dir" && gcc -w "$@" -o "pan-$name" pan.c) >"$dir/gcc-$name.log" 2>&1 || {
 		tail -n 20 "$dir/gcc-$name.log" >&2
 		return 1
 	}
-	# pan writes its trail, bhq_protocol.pml.trail, into DIR.
-	(cd "$dir" && "./pan-$name" -m"$depth" "$@") >"$dir/$name.log" 2>&1
+}
+
+# run DIR NAME PANFLAGS...: run DIR/pan-NAME, output in DIR/NAME.log.  pan
+# writes the trail of an error, bhq_protocol.pml.trail, into DIR.
+run() {
+	local dir=$1 name=$2
+	shift 2
+	(cd "$dir" && "./pan-$name" -m"$depth" "$@") >"$dir/$name.log" 2>&1 || true
 }
 
 # replay DIR [SPIN_DEFINES...]: the error trail of DIR, step by step, into
-# DIR/trail.txt; prints how to see it.
+# DIR/trail.txt; prints where it is and how to replay it again.
 replay() {
 	local dir=$1
 	shift
@@ -76,91 +92,83 @@ replay() {
 }
 
 # check NAME EXPECT [SPIN_DEFINES...]: verify one variant of the model.
-# EXPECT is "hold" (no error in either run) or "fail" (the safety run
-# reports at least one).
+# EXPECT is "hold" (no error in the safety run nor in the ltl run), "safe"
+# (no error in the safety run) or "fail" (the safety run reports one).
 check() {
-	local name=$1 expect=$2 dir=$work/$1 start errs states ltl_states what
+	local name=$1 expect=$2 dir=$work/$1 start ltl_pid=
+	local errs states ltl_errs ltl_states
 	shift 2
-	start=$(now)
+	start=$(now_ms)
 	mkdir -p "$dir"
 	# A copy beside the trail, so that "spin -t" replays what was checked.
 	cp "$model" "$dir/"
 	if ! (cd "$dir" && spin "$@" -a bhq_protocol.pml) >"$dir/spin.log" 2>&1; then
 		cat "$dir/spin.log" >&2
-		printf 'FAIL %s: spin -a failed\n' "$name"
-		failed=$((failed + 1))
+		result 0 "$name: spin -a failed"
 		return 0
 	fi
-
-	pan_run "$dir" safety -O0 -DSAFETY -DNOCLAIM -- || true
+	# pan.c takes longer to optimise than a safety run takes without it;
+	# the longer ltl run gets -O2, built meanwhile.
+	if [ "$expect" = hold ]; then
+		build "$dir" ltl -O2 &
+		ltl_pid=$!
+	fi
+	build "$dir" safety -O0 -DSAFETY -DNOCLAIM && run "$dir" safety
 	errs=$(errors_of "$dir/safety.log")
 	states=$(states_of "$dir/safety.log")
-	what=$(what_failed "$dir/safety.log")
-	if grep -q 'max search depth too small' "$dir/safety.log"; then
-		errs=${errs:-0}
-		printf 'FAIL %s: %s\n' "$name" "$what"
-		failed=$((failed + 1))
-		return 0
-	fi
-	if [ -z "$errs" ]; then
+	if ! complete "$dir/safety.log"; then
+		[ -z "$ltl_pid" ] || wait "$ltl_pid" || true
 		tail -n 20 "$dir/safety.log" >&2
-		printf 'FAIL %s: pan did not finish\n' "$name"
-		failed=$((failed + 1))
+		result 0 "$name: the safety run did not complete: $(what_failed "$dir/safety.log")"
 		return 0
 	fi
-
-	case $expect in
-	fail)
+	if [ "$expect" = fail ]; then
 		if [ "$errs" -ge 1 ]; then
-			printf 'PASS %s: fails as it must: %s; %s states (%d ms)\n' \
-				"$name" "$what" "$states" $((($(now) - start) / 1000000))
-			passed=$((passed + 1))
+			result 1 "$name: fails as it must, $(what_failed "$dir/safety.log"); $states states ($(($(now_ms) - start)) ms)"
 		else
-			printf 'FAIL %s: broken variant shows no error; %s states\n' \
-				"$name" "$states"
-			failed=$((failed + 1))
+			result 0 "$name: the broken variant shows no error; $states states"
 		fi
 		return 0
-		;;
-	esac
-
+	fi
 	if [ "$errs" -ne 0 ]; then
-		printf 'FAIL %s: %s error(s), first: %s; %s states; trail: %s\n' \
-			"$name" "$errs" "$what" "$states" "$(replay "$dir" "$@")"
-		failed=$((failed + 1))
+		[ -z "$ltl_pid" ] || wait "$ltl_pid" || true
+		result 0 "$name: $errs error(s), first $(what_failed "$dir/safety.log"); $states states; trail: $(replay "$dir" "$@")"
 		return 0
 	fi
-	pan_run "$dir" ltl -O2 -- -a || true
-	errs=$(errors_of "$dir/ltl.log")
+	if [ "$expect" = safe ]; then
+		result 1 "$name: 0 errors; $states states ($(($(now_ms) - start)) ms)"
+		return 0
+	fi
+	if ! wait "$ltl_pid"; then
+		result 0 "$name: could not build pan for the ltl run"
+		return 0
+	fi
+	run "$dir" ltl -a
+	ltl_errs=$(errors_of "$dir/ltl.log")
 	ltl_states=$(states_of "$dir/ltl.log")
-	if [ "${errs:-x}" != 0 ] || grep -q 'max search depth too small' "$dir/ltl.log"; then
-		printf 'FAIL %s: ltl run: %s error(s), first: %s; trail: %s\n' \
-			"$name" "${errs:-?}" "$(what_failed "$dir/ltl.log")" \
-			"$(replay "$dir" "$@")"
-		failed=$((failed + 1))
+	if ! complete "$dir/ltl.log" || [ "$ltl_errs" -ne 0 ]; then
+		result 0 "$name: ltl run: ${ltl_errs:-?} error(s), first $(what_failed "$dir/ltl.log"); trail: $(replay "$dir" "$@")"
 		return 0
 	fi
-	printf 'PASS %s: 0 errors; %s states (safety), %s states (ltl no_lost_bh) (%d ms)\n' \
-		"$name" "$states" "$ltl_states" $((($(now) - start) / 1000000))
-	passed=$((passed + 1))
+	result 1 "$name: 0 errors; $states states (safety), $ltl_states states (ltl no_lost_bh) ($(($(now_ms) - start)) ms)"
 }
 
 say "spin $(spin -V | sed -n 's/^Spin Version \([^ ]*\).*/\1/p'): $model (work dir $work)"
-# The model as kmod/bhq_queue.c is: must hold.
+start=$(now_ms)
+# The model of kmod/bhq_queue.c as it is (REREAD_AFTER_ADD=1 by default).
 check bhq hold
-# The coalescing fix (see REREAD_AFTER_ADD in the model) on and off.  Once
-# bhq_queue.c has the fix and the model's default follows, "bhq" is the
-# first of these two.
-check reread hold -DREREAD_AFTER_ADD=1
+# Without the coalescing fix, bhq_nonidle_while_adding().
 check no-reread fail -DREREAD_AFTER_ADD=0
 # Broken variants, on top of the fix so that each fails for its own bug.
 check naive-clear fail -DREREAD_AFTER_ADD=1 -DNAIVE_CLEAR
-# The same with only A's callback scheduling non-idle: the review's case.
-check callback hold -DREREAD_AFTER_ADD=1 -DIDLE_SCHEDULERS
+# The same with A's callback as the only non-idle schedule: the review's
+# case.  (A restriction of "reread": its runs are runs of "reread".)
+check callback safe -DREREAD_AFTER_ADD=1 -DIDLE_SCHEDULERS
 check naive-clear-callback fail -DREREAD_AFTER_ADD=1 -DIDLE_SCHEDULERS -DNAIVE_CLEAR
 check late-state fail -DREREAD_AFTER_ADD=1 -DLATE_STATE
 check no-flag-kick fail -DREREAD_AFTER_ADD=1 -DNO_FLAG_KICK
 
+say "spin-check: $(($(now_ms) - start)) ms"
 printf '%d passed, %d failed\n' "$passed" "$failed"
 if [ "$failed" -ne 0 ]; then
 	say "logs and trails kept in $work"
