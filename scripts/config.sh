@@ -12,7 +12,7 @@ BHQ_FLAVOUR=cloud-amd64
 
 # Debian packages the scripts need on the host, by purpose.
 BHQ_PKGS_BUILD="build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils python3"
-BHQ_PKGS_CHECK="sparse python3-sphinx dkms"
+BHQ_PKGS_CHECK="sparse python3-sphinx dkms spin"
 BHQ_PKGS_GUEST="qemu-system-x86 busybox-static"
 BHQ_PKG_SOURCE="linux-source-$BHQ_KSERIES"
 
