@@ -1028,12 +1028,13 @@ static void bhq_test_schedule_from_hardirq(struct kunit *test)
 	ti.bh = bhq_bh_new(ti.ctx, bhq_test_irq_fn, &ti.done);
 	KUNIT_ASSERT_NOT_NULL(test, ti.bh);
 
-	hrtimer_init(&ti.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	hrtimer_init_on_stack(&ti.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	ti.timer.function = bhq_test_irq_timer;
 	hrtimer_start(&ti.timer, ns_to_ktime(NSEC_PER_MSEC), HRTIMER_MODE_REL_HARD);
 	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&ti.done,
 							  BHQ_TEST_WAIT), 0);
 	hrtimer_cancel(&ti.timer);
+	destroy_hrtimer_on_stack(&ti.timer);
 	bhq_ctx_flush(ti.ctx);
 
 	bhq_ctx_get_stats(ti.ctx, &s);
