@@ -7,7 +7,8 @@
 #   scripts/debug-guest.sh SCRIPT [FILE...]
 #
 # The modules that use bhq (demo, torture) are built against that kernel's
-# build directory.  A kernel report anywhere in the log fails the run.
+# build directory.  A kernel report anywhere in the log, or a kmemleak
+# report naming bhq after the script, fails the run.
 . "$(dirname "$0")/lib.sh"
 . "$BHQ_TOP/scripts/lib-guest.sh"
 
@@ -23,15 +24,18 @@ out=$(tail -n 1 "$blog")
 
 dir=$BHQ_CACHE/guest/$BHQ_JOB-debug
 mkdir -p "$dir"
-guest_initramfs "$dir" "$out" "$script" "$@"
+# The payload runs first, then a kmemleak scan (scripts/guest-kmemleak.sh).
+cp "$script" "$dir/payload.sh"
+guest_initramfs "$dir" "$out" "$BHQ_TOP/scripts/guest-kmemleak.sh" "$dir/payload.sh" "$@"
 log=$dir/console.log
 say "booting the debug kernel: 4 vCPUs (console log: $log)"
 rc=0
-BHQ_QEMU_MEM=2048 guest_boot "$kernel" "$dir/initrd.gz" 4 "$log" kunit.enable=0 || rc=$?
-for e in 'smp: Brought up .* 4 CPUs' 'Lock dependency validator' 'KernelAddressSanitizer initialized'; do
+BHQ_QEMU_MEM=2048 BHQ_GUEST_LOGLEVEL=7 guest_boot "$kernel" "$dir/initrd.gz" 4 "$log" \
+	kunit.enable=0 no_timer_check || rc=$?
+for e in 'BHQ-GUEST: .* 4 CPUs' 'Lock dependency validator' 'KernelAddressSanitizer initialized'; do
 	grep -qE "$e" "$log" || die "the debug kernel's log lacks '$e'; see $log"
 done
-if grep -nE 'WARNING:|BUG:|Oops|possible circular|inconsistent lock|unreferenced object|Call Trace' "$log"; then
+if grep -nE 'WARNING:|BUG:|Oops|possible circular|inconsistent lock|Call Trace' "$log"; then
 	die "the debug kernel reported a problem; see $log"
 fi
 exit "$rc"

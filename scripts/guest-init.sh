@@ -17,4 +17,5 @@ echo "BHQ-GUEST: Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs${BH
 cd /
 sh /run.sh
 echo "BHQ-GUEST-EXIT: $?"
-poweroff -f
+# QEMU runs with -no-reboot: a reboot ends it, with or without ACPI.
+reboot -f

@@ -63,7 +63,7 @@ say "booting Linux $kver: qemu-system-x86_64 -accel tcg -smp $cpus (console log:
 qemu=(qemu-system-x86_64 -accel tcg -nographic -no-reboot
 	-smp "$cpus" -m "$BHQ_QEMU_MEM"
 	-kernel "$vmlinuz" -initrd "$dir/initrd.gz"
-	-append "console=ttyS0 loglevel=4 panic=-1 quiet")
+	-append "console=ttyS0 loglevel=4 panic=-1 no_timer_check quiet")
 if [ "$mode" = shell ] && [ -z "$cmd" ]; then
 	# Interactive: the guest's console is this terminal.
 	"${qemu[@]}"

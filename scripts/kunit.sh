@@ -45,7 +45,7 @@ qemu | kcsan)
 	args+=(--arch=x86_64 --kunitconfig="$k/smp.config"
 		--kunitconfig="$detector"
 		--qemu_args="-smp 4 -m 2048 -accel tcg"
-		--kernel_args="bhq_kunit.min_cpus=4")
+		--kernel_args="bhq_kunit.min_cpus=4" --kernel_args=no_timer_check)
 	expect=('smp: Brought up .* 4 CPUs' 'Lock dependency validator')
 	if [ "$profile" = qemu ]; then
 		expect+=('KernelAddressSanitizer initialized' 'kmemleak: Kernel memory leak detector')

@@ -30,7 +30,7 @@ guest_boot() {
 	shift 4
 	timeout "$BHQ_QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg -nographic -no-reboot \
 		-smp "$cpus" -m "$BHQ_QEMU_MEM" -kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 loglevel=4 panic=-1 $*" </dev/null 2>&1 |
+		-append "console=ttyS0 loglevel=${BHQ_GUEST_LOGLEVEL:-4} panic=-1 no_timer_check $*" </dev/null 2>&1 |
 		tr -d '\r' | tee "$log" | sed -n '/BHQ-GUEST/,$p' || rc=$?
 	[ "$rc" -eq 0 ] || { say "qemu failed or timed out after ${BHQ_QEMU_TIMEOUT}s (exit $rc); log: $log"; return 1; }
 	status=$(sed -n 's/.*BHQ-GUEST-EXIT: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
