@@ -66,6 +66,15 @@ static int bhq_thread_fn(void *arg)
 	for (;;) {
 		s64 timeout;
 
+		/*
+		 * Busy: poll again without the barrier of set_current_state().
+		 * Only a decision to sleep needs it; it is taken below.
+		 */
+		if (bhq_work_pending(ctx)) {
+			__bhq_poll(ctx);
+			cond_resched();
+			continue;
+		}
 		set_current_state(TASK_IDLE);
 		if (kthread_should_stop())
 			break;

@@ -135,6 +135,7 @@ int bhq_queue_init(void);
 void bhq_queue_exit(void);
 void bhq_ctx_init_queue(struct bhq_ctx *ctx);
 int __bhq_poll(struct bhq_ctx *ctx);
+bool bhq_work_pending(struct bhq_ctx *ctx);
 void bhq_ctx_drain(struct bhq_ctx *ctx);
 void bhq_ctx_orphan_live(struct bhq_ctx *ctx);
 void bhq_flush_barrier(struct bhq_ctx *ctx);

@@ -34,6 +34,11 @@
  *    0 (an infinite sleep blocks until wake_up_process(); an idle sleep
  *    ends woken, then "continue", or by its timer, then poll); else
  *    __set_current_state(TASK_RUNNING) and poll.  Proctype thread.
+ *    The loop's busy shortcut (poll again while bhq_work_pending() reads
+ *    the flag set, before set_current_state()) is not modelled: it only
+ *    ever polls, never sleeps, so it adds no behaviour the model lacks.
+ *    Nor is the thread's plain store of ctx->poller (a threaded context
+ *    has no other poller to race with): a single step either way.
  *  - wake_up_process(): sets the thread running if it is in TASK_IDLE,
  *    else does nothing (the Linux sleep/wake rule).  Inline wake_thread().
  *

@@ -324,7 +324,11 @@ static void bhq_carve_slice(struct bhq_ctx *ctx, struct bhq_slice *slice)
 	if (atomic_read(&ctx->nonidle))
 		nonidle = atomic_xchg(&ctx->nonidle, 0);
 
-	first = llist_del_all(&ctx->pending);
+	/*
+	 * A plain read spares the xchg of an empty list (nested polls); it is
+	 * ordered after the flag's xchg just as llist_del_all() would be.
+	 */
+	first = llist_empty(&ctx->pending) ? NULL : llist_del_all(&ctx->pending);
 	if (first) {
 		slice->first = llist_reverse_order(first);
 		list_add_tail(&slice->link, &ctx->slices);
@@ -427,10 +431,15 @@ static bool bhq_poll_enter(struct bhq_ctx *ctx)
 	if (bhq_misuse(!in_task(), "bhq: %s polled outside process context\n",
 		       ctx->name))
 		return false;
-	if (bhq_misuse(ctx->thread && ctx->thread != current,
-		       "bhq: %s polled by %s/%d, not by its own thread\n",
-		       ctx->name, current->comm, task_pid_nr(current)))
-		return false;
+	if (ctx->thread) {
+		if (bhq_misuse(ctx->thread != current,
+			       "bhq: %s polled by %s/%d, not by its own thread\n",
+			       ctx->name, current->comm, task_pid_nr(current)))
+			return false;
+		/* Only the thread gets here: no race to arbitrate. */
+		WRITE_ONCE(ctx->poller, current);
+		return true;
+	}
 
 	owner = cmpxchg(&ctx->poller, NULL, current);
 	if (bhq_misuse(owner && owner != current,
@@ -483,6 +492,15 @@ bool bhq_poll(struct bhq_ctx *ctx)
 }
 EXPORT_SYMBOL_GPL(bhq_poll);
 
+/*
+ * Would bhq_compute_timeout() say 0?  Uncounted, for the thread's busy
+ * loop; an answer of false is only a hint to go and check properly.
+ */
+bool bhq_work_pending(struct bhq_ctx *ctx)
+{
+	return READ_ONCE(ctx->slices_nonidle) || atomic_read(&ctx->nonidle);
+}
+
 s64 bhq_compute_timeout(struct bhq_ctx *ctx)
 {
 	s64 timeout;
@@ -491,7 +509,7 @@ s64 bhq_compute_timeout(struct bhq_ctx *ctx)
 	 * The flag first: if it reads 0 while a non-idle BH is being added,
 	 * its scheduler turns the flag on after us and wakes the thread.
 	 */
-	if (READ_ONCE(ctx->slices_nonidle) || atomic_read(&ctx->nonidle)) {
+	if (bhq_work_pending(ctx)) {
 		timeout = 0;
 		bhq_count(ctx, BHQ_STAT_TIMEOUTS_ZERO);
 	} else if (!llist_empty(&ctx->pending) || !list_empty(&ctx->slices)) {
