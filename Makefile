@@ -11,6 +11,11 @@
 #                   lockdep, KASAN, kmemleak / KCSAN
 #   make shell      boot the test kernel with bhq loaded and get its shell;
 #                   CMD='...' runs a command there instead
+#   make torture    the torture test under QEMU: CPU hotplug, 50 load/unload
+#                   cycles; TORTURE_SECONDS=N runs longer
+#   make torture-debug   the same on the SMP debug kernel of kunit-qemu
+#   make bench      every benchmark in one boot of the test kernel:
+#                   bench/results, table printed (minutes)
 #   make htmldocs   render Documentation/ with Sphinx and kernel-doc
 #   make dkms-install / dkms-remove   register bhq with DKMS for KVER
 #
@@ -21,7 +26,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 export KSRC KVER BHQ_CACHE CMD
 
-.PHONY: all modules run check kunit kunit-qemu kunit-kcsan shell htmldocs dkms-install dkms-remove clean help
+.PHONY: all modules run check kunit kunit-qemu kunit-kcsan torture torture-debug bench shell htmldocs dkms-install dkms-remove clean help
 
 all: modules
 
@@ -46,6 +51,15 @@ kunit-qemu:
 kunit-kcsan:
 	@scripts/kunit.sh kcsan
 
+torture:
+	@scripts/torture.sh
+
+torture-debug:
+	@scripts/torture.sh --debug
+
+bench:
+	@scripts/bench.sh
+
 shell:
 	@scripts/guest.sh --shell
 
@@ -62,4 +76,4 @@ clean:
 	rm -rf kmod/*.ko demo/*.ko Documentation/output
 
 help:
-	@sed -n '3,20p' Makefile
+	@sed -n '3,26p' Makefile

@@ -9,7 +9,8 @@
  *	bhq_manual	a bhq manual context, polled by the producer itself
  *	kthread_worker	kthread_create_worker_on_cpu()
  *	workqueue	a per-CPU (bound) workqueue and queue_work_on()
- *	bh_workqueue	system_bh_wq and queue_work_on(): softirq context
+ *	bh_workqueue	system_bh_wq and queue_work_on(): softirq context (6.9
+ *			and later)
  *	irq_work	irq_work_queue() on the producer's own CPU only, as
  *			irq_work_queue_on() is not exported to modules
  *	llist_floor	llist_add(), then llist_del_all(), llist_reverse_order()
@@ -20,10 +21,12 @@
  * A too, "cross" ones on CPU B.
  *
  * throughput: dispatches per second.  self: one item queues itself again
- *	from its callback, M times (same CPU only).  K=n: rounds of n
- *	distinct items queued back to back, then waited for: the producer
- *	sleeps on a completion, or runs the queue itself for bhq_manual and
- *	llist_floor.
+ *	from its callback, in 16 chains of 2048 dispatches (same CPU only).
+ *	K=n: rounds of n distinct items queued back to back, then waited
+ *	for: the producer sleeps on a completion, or runs the queue itself
+ *	for bhq_manual and llist_floor; as many rounds as fit in 250 ms (20
+ *	ms if quick), up to 16384 items.  A repetition's figure is the
+ *	median rate of its chains, or of its windows of 16 rounds.
  * latency: ns from just before the queue call to the start of the
  *	callback, one item at a time, with a pause of 50 to 100 us between
  *	samples so that every sample finds the consumer asleep.
@@ -41,6 +44,7 @@
 #include <linux/irq_work.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/limits.h>
 #include <linux/llist.h>
 #include <linux/math64.h>
 #include <linux/printk.h>
@@ -50,6 +54,16 @@
 
 #include "bhq.h"
 #include "bhq_bench.h"
+
+/*
+ * system_bh_wq came with 6.9; bench/Kbuild defines BENCH_HAVE_BH_WQ when
+ * the kernel's headers declare it.  Older kernels have no bh_workqueue.
+ */
+#ifdef BENCH_HAVE_BH_WQ
+#define BENCH_BH_WQ	true
+#else
+#define BENCH_BH_WQ	false
+#endif
 
 enum bench_mech {
 	MECH_BHQ,
@@ -92,6 +106,10 @@ enum bench_mode {
 
 /* Items of one set, the largest batch. */
 #define BENCH_MAX_K	256
+/* Throughput is measured over windows of this many rounds; at most... */
+#define BENCH_WIN_ROUNDS	16
+/* ...this many windows per figure. */
+#define BENCH_MAX_WINS		1024
 static const unsigned int bench_ks[] = { 1, 16, BENCH_MAX_K };
 
 /* The sides: consumer on the producer's CPU, or on the other one. */
@@ -139,6 +157,7 @@ struct bench_item {
  * @t_end: MODE_SELF: when the last one ran
  * @lat_ns: MODE_LATENCY: the last sample
  * @consumer: the task that ran the first callback
+ * @win: the rates of the windows of one throughput figure
  */
 struct bench_set {
 	enum bench_mech mech;
@@ -157,6 +176,7 @@ struct bench_set {
 	u64 t_end;
 	u64 lat_ns;
 	struct task_struct *consumer;
+	u64 *win;
 };
 
 static void bench_queue(struct bench_set *s, struct bench_item *it)
@@ -173,7 +193,9 @@ static void bench_queue(struct bench_set *s, struct bench_item *it)
 		queue_work_on(s->cpu, s->wq, &it->work);
 		break;
 	case MECH_BH_WQ:
+#ifdef BENCH_HAVE_BH_WQ
 		queue_work_on(s->cpu, system_bh_wq, &it->work);
+#endif
 		break;
 	case MECH_IRQ_WORK:
 		irq_work_queue(&it->iw);
@@ -272,19 +294,37 @@ static void bench_arm(struct bench_set *s, enum bench_mode mode, unsigned int n)
 	atomic_set(&s->remaining, n);
 }
 
+/* The median of @n window rates (sorted in place), 0 for none. */
+static u64 bench_median(u64 *v, unsigned int n)
+{
+	struct bench_fig fig;
+
+	if (!n)
+		return 0;
+	bench_fig_of(v, n, &fig);
+	return fig.med;
+}
+
 /**
  * bench_batch() - run rounds of @k distinct items
  * @s: the set
  * @k: items per round, at most BENCH_MAX_K
- * @rounds: how many rounds
- * @ns: the time they took
+ * @rounds: at most this many rounds
+ * @budget: stop at the end of a window once this many ns passed
+ * @rate: if not NULL, the median dispatch rate of the windows of
+ *	BENCH_WIN_ROUNDS rounds, in thousandths per second
  *
- * Return: 0 or -ETIMEDOUT.
+ * A slow mechanism (or host) cannot stretch the run much beyond @budget.
+ * The median window ignores the windows in which the host ran another
+ * job instead of a vCPU, as long as they are fewer than half.
+ *
+ * Return: the number of rounds run, or -ETIMEDOUT.
  */
-static int bench_batch(struct bench_set *s, unsigned int k, unsigned int rounds, u64 *ns)
+static int bench_batch(struct bench_set *s, unsigned int k, unsigned int rounds,
+		       u64 budget, u64 *rate)
 {
-	unsigned int r, i;
-	u64 t0 = ktime_get_ns();
+	u64 t0 = ktime_get_ns(), tw = t0, t;
+	unsigned int r, i, wins = 0;
 	int err;
 
 	for (r = 0; r < rounds; r++) {
@@ -294,24 +334,51 @@ static int bench_batch(struct bench_set *s, unsigned int k, unsigned int rounds,
 		err = bench_wait(s);
 		if (err)
 			return err;
+		if (r % BENCH_WIN_ROUNDS != BENCH_WIN_ROUNDS - 1)
+			continue;
+		t = ktime_get_ns();
+		if (wins < BENCH_MAX_WINS)
+			s->win[wins++] = bench_rate(BENCH_WIN_ROUNDS * k, t - tw);
+		tw = t;
+		if (t - t0 > budget) {
+			r++;
+			break;
+		}
 	}
-	*ns = ktime_get_ns() - t0;
-	return 0;
+	if (rate)
+		*rate = bench_median(s->win, wins);
+	return r;
 }
 
-/* One item that queues itself again @m - 1 times; @ns until the last ran. */
-static int bench_self(struct bench_set *s, unsigned int m, u64 *ns)
+/* Chains of one self-queueing item, and the dispatches of each. */
+#define BENCH_SELF_CHAINS	16
+
+/**
+ * bench_self() - chains of one item that queues itself again
+ * @s: the set
+ * @m: dispatches in all, in BENCH_SELF_CHAINS chains
+ * @rate: the median dispatch rate of the chains, in thousandths per second
+ *
+ * Return: 0 or -ETIMEDOUT.
+ */
+static int bench_self(struct bench_set *s, unsigned int m, u64 *rate)
 {
+	unsigned int per = m / BENCH_SELF_CHAINS, c;
 	u64 t0;
 	int err;
 
-	bench_arm(s, MODE_SELF, 1);
-	s->left = m;
-	t0 = ktime_get_ns();
-	bench_queue(s, &s->items[0]);
-	err = bench_wait(s);
-	*ns = s->t_end - t0;
-	return err;
+	for (c = 0; c < BENCH_SELF_CHAINS; c++) {
+		bench_arm(s, MODE_SELF, 1);
+		s->left = per;
+		t0 = ktime_get_ns();
+		bench_queue(s, &s->items[0]);
+		err = bench_wait(s);
+		if (err)
+			return err;
+		s->win[c] = bench_rate(per, s->t_end - t0);
+	}
+	*rate = bench_median(s->win, BENCH_SELF_CHAINS);
+	return 0;
 }
 
 static void bench_set_free(struct bench_set *s)
@@ -355,6 +422,7 @@ static void bench_set_free(struct bench_set *s)
 	case NR_MECHS:
 		break;
 	}
+	kfree(s->win);
 	kfree(s->items);
 	kfree(s);
 }
@@ -411,7 +479,10 @@ static struct bench_set *bench_set_new(enum bench_mech mech, unsigned int cpu)
 	s->cpu = cpu;
 	init_completion(&s->done);
 	s->items = kcalloc(BENCH_MAX_K, sizeof(*s->items), GFP_KERNEL);
-	if (!s->items) {
+	s->win = kcalloc(BENCH_MAX_WINS, sizeof(*s->win), GFP_KERNEL);
+	if (!s->items || !s->win) {
+		kfree(s->win);
+		kfree(s->items);
 		kfree(s);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -463,26 +534,20 @@ static u64 *tp_slot(u64 *v, unsigned int side, unsigned int sc, unsigned int m)
 
 static int tp_measure(struct bench_set *s, unsigned int sc, u64 *rate)
 {
-	unsigned int m, k, rounds;
-	u64 ns = 0;
+	unsigned int k, rounds;
 	int err;
 
-	if (sc == TP_SELF) {
-		m = bench_cfg.quick ? 2000 : 20000;
-		err = bench_self(s, m, &ns);
-		*rate = bench_rate(m, ns);
-		return err;
-	}
+	if (sc == TP_SELF)
+		return bench_self(s, bench_cfg.quick ? 2048 : 32768, rate);
 	k = bench_ks[sc - 1];
-	rounds = max((bench_cfg.quick ? 512U : 8192U) / k, 4U);
-	err = bench_batch(s, k, rounds, &ns);
-	*rate = bench_rate((u64)k * rounds, ns);
-	return err;
+	rounds = max((bench_cfg.quick ? 1024U : 16384U) / k, 4 * BENCH_WIN_ROUNDS);
+	err = bench_batch(s, k, rounds, (bench_cfg.quick ? 20 : 250) * NSEC_PER_MSEC, rate);
+	return err < 0 ? err : 0;
 }
 
 static int bench_throughput(struct bench_set *sets[NR_SIDES][NR_MECHS])
 {
-	unsigned int r, side, sc, m;
+	unsigned int r, side, sc, m, i;
 	u64 *v, *slot;
 	char param[16];
 	int err = 0;
@@ -490,11 +555,15 @@ static int bench_throughput(struct bench_set *sets[NR_SIDES][NR_MECHS])
 	v = kcalloc(NR_SIDES * TP_NR * NR_MECHS * bench_cfg.reps, sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return -ENOMEM;
-	/* Repetitions outermost: a slow spell of the host hits every mechanism. */
+	/*
+	 * Repetitions outermost, and each starts with another mechanism: a
+	 * slow spell of the host hits them all alike.
+	 */
 	for (r = 0; r < bench_cfg.reps; r++) {
 		for (side = 0; side < NR_SIDES; side++) {
 			for (sc = side == SIDE_CROSS; sc < TP_NR; sc++) {
-				for (m = 0; m < NR_MECHS; m++) {
+				for (i = 0; i < NR_MECHS; i++) {
+					m = (i + r) % NR_MECHS;
 					if (!sets[side][m])
 						continue;
 					slot = tp_slot(v, side, sc, m);
@@ -587,7 +656,7 @@ static int bench_latency(struct bench_set *sets[NR_SIDES][NR_MECHS])
 {
 	unsigned int reps = bench_cfg.reps, n = bench_cfg.samples;
 	u64 *pool[NR_SIDES][NR_MECHS] = {};
-	unsigned int r, side, m, p;
+	unsigned int r, side, m, p, i;
 	struct bench_set *s;
 	const char *bench;
 	u64 *pct, *rep;
@@ -609,7 +678,8 @@ static int bench_latency(struct bench_set *sets[NR_SIDES][NR_MECHS])
 	}
 	for (r = 0; r < reps; r++) {
 		for (side = 0; side < NR_SIDES; side++) {
-			for (m = 0; m < NR_MECHS; m++) {
+			for (i = 0; i < NR_MECHS; i++) {
+				m = (i + r) % NR_MECHS;
 				if (!pool[side][m])
 					continue;
 				rep = pool[side][m] + (size_t)r * n;
@@ -673,7 +743,7 @@ static int wake_run(struct bench_set *s, unsigned int sc, u64 *sleeps, u64 *wake
 	unsigned long nv0, nv1;
 	struct task_struct *t;
 	unsigned int i;
-	u64 ns, items;
+	u64 items;
 	int err;
 
 	if (bench_cfg.quick)
@@ -681,8 +751,8 @@ static int wake_run(struct bench_set *s, unsigned int sc, u64 *sleeps, u64 *wake
 	items = (u64)burst * rounds;
 
 	/* A first item names the consumer thread; then let it sleep. */
-	err = bench_batch(s, 1, 1, &ns);
-	if (err)
+	err = bench_batch(s, 1, 1, U64_MAX, NULL);
+	if (err < 0)
 		return err;
 	t = READ_ONCE(s->consumer);
 	if (!t)
@@ -693,8 +763,8 @@ static int wake_run(struct bench_set *s, unsigned int sc, u64 *sleeps, u64 *wake
 		bhq_ctx_get_stats(s->ctx, &st0);
 	nv0 = READ_ONCE(t->nvcsw);
 	for (i = 0; i < rounds; i++) {
-		err = bench_batch(s, burst, 1, &ns);
-		if (err)
+		err = bench_batch(s, burst, 1, U64_MAX, NULL);
+		if (err < 0)
 			return err;
 		usleep_range(gap, gap + gap / 2);
 	}
@@ -709,7 +779,7 @@ static int wake_run(struct bench_set *s, unsigned int sc, u64 *sleeps, u64 *wake
 static int bench_wakeups(struct bench_set *sets[NR_SIDES][NR_MECHS])
 {
 	static const enum bench_mech mechs[] = { MECH_BHQ, MECH_KWORKER };
-	unsigned int reps = bench_cfg.reps, r, sc, i;
+	unsigned int reps = bench_cfg.reps, r, sc, i, j;
 	int side = sets[SIDE_CROSS][MECH_BHQ] ? SIDE_CROSS : SIDE_SAME;
 	const char *bench = side == SIDE_CROSS ? "wake_cross" : "wake_same";
 	u64 *sleeps, *wakes, *slot;
@@ -723,7 +793,8 @@ static int bench_wakeups(struct bench_set *sets[NR_SIDES][NR_MECHS])
 	}
 	for (r = 0; r < reps; r++) {
 		for (sc = 0; sc < WAKE_NR; sc++) {
-			for (i = 0; i < ARRAY_SIZE(mechs); i++) {
+			for (j = 0; j < ARRAY_SIZE(mechs); j++) {
+				i = (j + r) % ARRAY_SIZE(mechs);
 				slot = &sleeps[(sc * ARRAY_SIZE(mechs) + i) * reps + r];
 				err = wake_run(sets[side][mechs[i]], sc, slot,
 					       &wakes[(sc * ARRAY_SIZE(mechs) + i) * reps + r]);
@@ -771,12 +842,15 @@ int bench_dispatch(bool throughput, bool latency, bool wakeups)
 
 	if (bench_cfg.cpu_b < 0)
 		bench_out("info,cross_cpu,skipped: one CPU");
+	if (!BENCH_BH_WQ)
+		bench_out("info,bh_workqueue,unavailable: no system_bh_wq before 6.9");
 	for (side = 0; side < NR_SIDES && !err; side++) {
 		cpu = side == SIDE_CROSS ? bench_cfg.cpu_b : bench_cfg.cpu_a;
 		if (cpu < 0)
 			break;
 		for (m = 0; m < NR_MECHS; m++) {
-			if (side == SIDE_CROSS && !bench_mechs[m].cross)
+			if ((side == SIDE_CROSS && !bench_mechs[m].cross) ||
+			    (m == MECH_BH_WQ && !BENCH_BH_WQ))
 				continue;
 			s = bench_set_new(m, cpu);
 			if (IS_ERR(s)) {

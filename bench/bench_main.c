@@ -44,7 +44,7 @@ MODULE_PARM_DESC(max_n, "largest N of the complexity benchmark, 1-1000000 (0: 10
 
 static unsigned int samples;
 module_param(samples, uint, 0444);
-MODULE_PARM_DESC(samples, "latency samples per repetition, 100-100000 (0: 4000, or 200 if quick)");
+MODULE_PARM_DESC(samples, "latency samples per repetition, 100-100000 (0: 3000, or 200 if quick)");
 
 static int cpu_a;
 module_param(cpu_a, int, 0444);
@@ -56,7 +56,7 @@ MODULE_PARM_DESC(cpu_b, "the consumer's CPU of the cross-CPU benchmarks (-1: the
 
 static char *only = "all";
 module_param(only, charp, 0444);
-MODULE_PARM_DESC(only, "comma-separated benchmarks to run: complexity, throughput, latency, wakeups, memory, or all (default)");
+MODULE_PARM_DESC(only, "comma-separated benchmarks to run: complexity, throughput, latency, wakeups, memory, profile, or all (default)");
 
 struct bench_cfg bench_cfg;
 
@@ -174,10 +174,11 @@ DEFINE_SHOW_ATTRIBUTE(bench_results);
 #define BENCH_LATENCY		BIT(2)
 #define BENCH_WAKEUPS		BIT(3)
 #define BENCH_MEMORY		BIT(4)
-#define BENCH_ALL		(BIT(5) - 1)
+#define BENCH_PROFILE		BIT(5)
+#define BENCH_ALL		(BIT(6) - 1)
 
 static const char *const bench_names[] = {
-	"complexity", "throughput", "latency", "wakeups", "memory",
+	"complexity", "throughput", "latency", "wakeups", "memory", "profile",
 };
 
 /* Parse @only into a mask of BENCH_*; 0 if a name is unknown. */
@@ -196,7 +197,7 @@ static unsigned int bench_parse_only(const char *list)
 	while ((name = strsep(&p, ","))) {
 		i = match_string(bench_names, ARRAY_SIZE(bench_names), name);
 		if (i < 0) {
-			pr_err("bhq_bench: only=%s: unknown benchmark \"%s\"; known: complexity, throughput, latency, wakeups, memory, all\n",
+			pr_err("bhq_bench: only=%s: unknown benchmark \"%s\"; known: complexity, throughput, latency, wakeups, memory, profile, all\n",
 			       list, name);
 			mask = 0;
 			break;
@@ -244,7 +245,7 @@ static bool bench_configure(void)
 	c->samples = samples;
 	if (!bench_param_ok("reps", &c->reps, quick ? 3 : 7, 3, 51) ||
 	    !bench_param_ok("max_n", &c->max_n, quick ? 1000 : 100000, 1, 1000000) ||
-	    !bench_param_ok("samples", &c->samples, quick ? 200 : 4000, 100, 100000))
+	    !bench_param_ok("samples", &c->samples, quick ? 200 : 3000, 100, 100000))
 		return false;
 
 	if (!bench_cpu_ok("cpu_a", cpu_a))
@@ -292,7 +293,9 @@ static int bench_run(void)
 
 	if (bench_mask & BENCH_MEMORY)
 		bench_memory();
-	if (bench_mask & BENCH_COMPLEXITY)
+	if (bench_mask & BENCH_PROFILE)
+		err = bench_profile();
+	if (!err && (bench_mask & BENCH_COMPLEXITY))
 		err = bench_complexity();
 	if (!err && (bench_mask & (BENCH_THROUGHPUT | BENCH_LATENCY | BENCH_WAKEUPS)))
 		err = bench_dispatch(!!(bench_mask & BENCH_THROUGHPUT),
@@ -364,5 +367,5 @@ static void __exit bhq_bench_exit(void)
 }
 module_exit(bhq_bench_exit);
 
-MODULE_DESCRIPTION("bhq benchmarks: complexity, throughput, latency, wakeups, memory");
+MODULE_DESCRIPTION("bhq benchmarks: complexity, throughput, latency, wakeups, memory, profile");
 MODULE_LICENSE("GPL");

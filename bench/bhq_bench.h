@@ -71,6 +71,7 @@ void bench_sort(u64 *v, unsigned int n);
 int bench_complexity(void);
 int bench_dispatch(bool throughput, bool latency, bool wakeups);
 void bench_memory(void);
+int bench_profile(void);
 
 /*
  * bench_models.c: models of QEMU's bottom halves, written for this

@@ -1,0 +1,160 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the test guest (busybox sh) for scripts/torture.sh:
+#
+#  1. parameter validation: bad values must refuse to load;
+#  2. the timed torture run (bhq_torture.ko seconds=N) while CPUs go offline
+#     and online in a loop, one or two at a time; its debugfs results; rmmod
+#     and its end-of-test line; bhq's counters reconcile afterwards;
+#  3. LOOPS times: insmod bhq.ko and bhq_torture.ko, a short load (some
+#     rounds with a CPU offline at load time or a hotplug cycle during the
+#     load), rmmod bhq_torture while the load runs, rmmod bhq.
+#
+# Fails on any violation, on a FAILURE end line, or on a kernel warning.
+# On a kernel with bhq built in (BHQ_BUILTIN, the debug kernel) only
+# bhq_torture.ko is loaded and unloaded.
+# /torture.conf (written by scripts/torture.sh) may set TORTURE_SECONDS,
+# TORTURE_LOOPS and TORTURE_PARAMS.
+TORTURE_SECONDS=20
+TORTURE_LOOPS=50
+TORTURE_PARAMS=
+[ -f /torture.conf ] && . /torture.conf
+
+D=/sys/kernel/debug/bhq/torture
+hp_cycles=0
+loops_done=0
+
+fail() {
+	echo "TORTURE FAIL: $*"
+	dmesg | grep -E 'bhq|WARNING|BUG|Call Trace' | tail -n 40
+	exit 1
+}
+stat() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+load_bhq() { [ -n "$BHQ_BUILTIN" ] || insmod /bhq.ko; }
+unload_bhq() { [ -n "$BHQ_BUILTIN" ] || rmmod bhq; }
+
+# The CPUs that can go offline (cpu0 cannot on x86), space-separated.
+hp_cpus=$(for f in /sys/devices/system/cpu/cpu[0-9]*/online; do
+	[ -f "$f" ] && basename "$(dirname "$f")" | tr -d cpu
+done | tr '\n' ' ')
+nr_hp=$(echo "$hp_cpus" | wc -w)
+
+# The CPU number $1 (modulo their number) among them.
+hp_cpu() { echo "$hp_cpus" | cut -d' ' -f$(($1 % nr_hp + 1)); }
+
+cpu_set() { echo "$2" > "/sys/devices/system/cpu/cpu$1/online" || fail "cpu$1 online=$2"; }
+
+# Hotplug cycle number $1: offline one CPU (every fourth cycle two), then
+# bring them back.  Which ones rotates, so each CPU's context goes away
+# with BHs pending (the load keeps every context busy).
+hp_cycle() {
+	[ "$nr_hp" -gt 0 ] || return 0
+	a=$(hp_cpu "$1")
+	b=""
+	if [ $(($1 % 4)) -eq 3 ] && [ "$nr_hp" -ge 2 ]; then
+		b=$(hp_cpu $(($1 + 1)))
+	fi
+	cpu_set "$a" 0
+	[ -z "$b" ] || cpu_set "$b" 0
+	sleep 0.1
+	cpu_set "$a" 1
+	[ -z "$b" ] || cpu_set "$b" 1
+	hp_cycles=$((hp_cycles + 1))
+	[ -z "$b" ] || hp_cycles=$((hp_cycles + 1))
+}
+
+# scheduled - coalesced == executed + cancelled once nothing is pending.
+reconcile() {
+	s=$(stat scheduled "$1"); c=$(stat coalesced "$1")
+	e=$(stat executed "$1"); x=$(stat cancelled "$1")
+	echo "check $1: scheduled $s - coalesced $c = $((s - c)), executed $e + cancelled $x = $((e + x)), live $(stat live "$1")"
+	[ $((s - c)) -eq $((e + x)) ] || fail "counters of $1 do not reconcile"
+	[ "$(stat live "$1")" -eq 0 ] || fail "$1: BHs still live after rmmod bhq_torture"
+}
+
+echo "+ CPUs that can go offline: $hp_cpus"
+load_bhq || fail "insmod bhq.ko"
+
+echo "+ bad parameters must refuse to load"
+for p in nr_bhs=0 nr_threaded=17 seconds=86401 stall_ms=5 irq_period_us=1 \
+	irq_producers=maybe max_nest=9 nr_bhs=abc; do
+	if insmod /bhq_torture.ko "$p" 2> /dev/null; then
+		fail "bhq_torture.ko loaded with $p"
+	fi
+	msg=$(dmesg | tail -n 2 | grep -m1 -E "bhq_torture.*${p%%=*}")
+	[ -n "$msg" ] || fail "no message naming ${p%%=*} for $p"
+	echo "  $p: $msg"
+done
+
+echo "+ insmod bhq_torture.ko seconds=$TORTURE_SECONDS $TORTURE_PARAMS, CPU hotplug while it runs"
+# shellcheck disable=SC2086
+insmod /bhq_torture.ko seconds="$TORTURE_SECONDS" $TORTURE_PARAMS || fail "insmod bhq_torture.ko"
+start=$(cut -d. -f1 /proc/uptime)
+i=0
+while [ "$(cat $D/status)" = running ]; do
+	hp_cycle $i
+	i=$((i + 1))
+	[ $(($(cut -d. -f1 /proc/uptime) - start)) -lt $((TORTURE_SECONDS + 120)) ] ||
+		fail "the test did not stop in time"
+done
+while [ "$(cat $D/status)" = stopping ]; do
+	sleep 0.2
+	[ $(($(cut -d. -f1 /proc/uptime) - start)) -lt $((TORTURE_SECONDS + 120)) ] ||
+		fail "the test did not stop in time"
+done
+echo "+ cat $D/stats"
+cat $D/stats
+ops=$(cat $D/ops); checks=$(cat $D/checks); violations=$(cat $D/violations)
+status=$(cat $D/status)
+scheduled=$(stat scheduled $D/stats)
+hp_events=$(($(stat hp_online $D/stats) + $(stat hp_offline $D/stats)))
+[ "$status" = SUCCESS ] || fail "status $status, $violations violations"
+[ "$violations" -eq 0 ] || fail "$violations violations"
+[ "$(stat hp_unbound $D/stats)" -eq 0 ] ||
+	fail "bhq's thread not yet bound to its CPU at our online callback (hotplug state order)"
+[ "$hp_cycles" -eq 0 ] || [ "$hp_events" -gt 0 ] || fail "the torture saw no hotplug event"
+[ "$(stat tracepoints $D/stats)" -eq 1 ] ||
+	fail "bhq's tracepoints were not found: no poll and sleep checks on threaded contexts"
+echo "+ rmmod bhq_torture"
+rmmod bhq_torture || fail "rmmod bhq_torture"
+dmesg | grep "End of test" || fail "no end-of-test line"
+dmesg | grep -q "End of test: SUCCESS" || fail "end-of-test line is not SUCCESS"
+reconcile /sys/kernel/debug/bhq/summary
+unload_bhq || fail "rmmod bhq"
+
+echo "+ insmod/rmmod bhq and bhq_torture $TORTURE_LOOPS times, rmmod while the load runs"
+n=1
+while [ "$n" -le "$TORTURE_LOOPS" ]; do
+	off=""
+	# Every 10th round a CPU is offline at load time and comes back
+	# during the load; 3 rounds later a hotplug cycle runs during it.
+	if [ "$nr_hp" -gt 0 ] && [ $((n % 10)) -eq 5 ]; then
+		off=$(hp_cpu $((n / 10)))
+		cpu_set "$off" 0
+	fi
+	load_bhq || fail "round $n: insmod bhq.ko"
+	insmod /bhq_torture.ko nr_bhs=2 || fail "round $n: insmod bhq_torture.ko"
+	if [ -n "$off" ]; then
+		cpu_set "$off" 1
+		hp_cycles=$((hp_cycles + 1))
+	elif [ "$nr_hp" -gt 0 ] && [ $((n % 10)) -eq 8 ]; then
+		hp_cycle "$n"
+	else
+		sleep 0.$((n % 3 + 1))
+	fi
+	[ "$(cat $D/status)" = running ] || fail "round $n: not running before rmmod"
+	rmmod bhq_torture || fail "round $n: rmmod bhq_torture"
+	unload_bhq || fail "round $n: rmmod bhq"
+	loops_done=$n
+	n=$((n + 1))
+done
+ends=$(dmesg | grep -c "End of test: SUCCESS")
+[ "$ends" -eq $((TORTURE_LOOPS + 1)) ] || fail "$ends SUCCESS end lines for $((TORTURE_LOOPS + 1)) runs"
+if dmesg | grep "End of test: FAILURE"; then
+	fail "a round ended in FAILURE"
+fi
+# The kernel log of the whole run, the first rmmod's part included.
+if dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|soft lockup|blocked for more than|rcu_.*stall'; then
+	fail "the kernel log shows a warning"
+fi
+echo "TORTURE SUMMARY: PASS seconds=$TORTURE_SECONDS ops=$ops checks=$checks scheduled=$scheduled hotplug_cycles=$hp_cycles load_unload_cycles=$loops_done violations=$violations"

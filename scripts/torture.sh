@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The bhq torture test: boot the test kernel under QEMU (scripts/guest.sh)
+# with 4 vCPUs and run scripts/guest-torture.sh in it: bad parameters,
+# a timed bhq_torture.ko run with CPU hotplug in a loop, then
+# TORTURE_LOOPS insmod/rmmod cycles of bhq.ko and bhq_torture.ko with
+# rmmod while the load runs.  Ends with the guest's summary line:
+#
+#   TORTURE SUMMARY: PASS seconds=.. ops=.. checks=.. scheduled=..
+#       hotplug_cycles=.. load_unload_cycles=.. violations=0
+#
+#   scripts/torture.sh                        the short form CI runs
+#   TORTURE_SECONDS=600 scripts/torture.sh    a longer run by hand
+#   scripts/torture.sh --debug                on the SMP debug kernel of
+#                                             `make kunit-qemu` (lockdep,
+#                                             KASAN, kmemleak; bhq built in,
+#                                             so only bhq_torture.ko cycles)
+#
+# The debug kernel runs 10-20 times slower under TCG, so --debug uses a
+# lighter load (TORTURE_PARAMS default below) and 20 load/unload cycles;
+# its timing bounds are the same.
+# Settings (environment): TORTURE_SECONDS (default 20), TORTURE_LOOPS
+# (default 50), TORTURE_CPUS (default 4), TORTURE_PARAMS (more module
+# parameters for the timed run, e.g. "nr_bhs=8 irq_period_us=200").  The
+# guest's time limit grows with TORTURE_SECONDS.
+. "$(dirname "$0")/lib.sh"
+
+export BHQ_JOB=torture
+debug=0
+[ "${1:-}" = --debug ] && debug=1
+seconds=${TORTURE_SECONDS:-20}
+cpus=${TORTURE_CPUS:-4}
+if [ "$debug" = 1 ]; then
+	loops=${TORTURE_LOOPS:-20}
+	params=${TORTURE_PARAMS:-nr_bhs=2 batch=16 batch_sleep_us=2000 irq_period_us=5000 stall_ms=60000}
+	[ "$cpus" = 4 ] || die "--debug: the debug kernel runs with 4 vCPUs"
+else
+	loops=${TORTURE_LOOPS:-50}
+	params=${TORTURE_PARAMS:-}
+fi
+case "$seconds$loops$cpus" in
+*[!0-9]*) die "TORTURE_SECONDS, TORTURE_LOOPS and TORTURE_CPUS must be numbers" ;;
+esac
+[ "$seconds" -ge 1 ] || die "TORTURE_SECONDS must be at least 1"
+
+# Boot and build, the timed run, its shutdown, ~2 s per load/unload cycle.
+export BHQ_QEMU_TIMEOUT=$((${BHQ_QEMU_TIMEOUT:-300} + seconds + 3 * loops))
+
+work=$BHQ_CACHE/torture-work
+mkdir -p "$work"
+conf=$work/torture.conf
+printf 'TORTURE_SECONDS=%s\nTORTURE_LOOPS=%s\nTORTURE_PARAMS="%s"\n' \
+	"$seconds" "$loops" "$params" >"$conf"
+
+kernel="Debian $(test_kver)"
+[ "$debug" = 0 ] || kernel="the SMP debug kernel"
+say "torture on $kernel: ${seconds}s with CPU hotplug, then $loops load/unload cycles, $cpus vCPUs (limit ${BHQ_QEMU_TIMEOUT}s)"
+start=$SECONDS
+if [ "$debug" = 1 ]; then
+	log=$BHQ_CACHE/guest/$BHQ_JOB-debug/console.log
+else
+	log=$BHQ_CACHE/guest/$BHQ_JOB-$(test_kver)/console.log
+fi
+for attempt in 1 2; do
+	rc=0
+	if [ "$debug" = 1 ]; then
+		"$BHQ_TOP/scripts/debug-guest.sh" "$BHQ_TOP/scripts/guest-torture.sh" "$conf" || rc=$?
+	else
+		"$BHQ_TOP/scripts/guest.sh" --cpus "$cpus" --add "$conf" \
+			--script "$BHQ_TOP/scripts/guest-torture.sh" || rc=$?
+	fi
+	# The guest's /init prints BHQ-GUEST: first; a kernel that died
+	# before that (TCG has rare boot-time crashes of its own) gets one
+	# more boot.  Anything later is a result.
+	if [ "$rc" -eq 0 ] || grep -aq 'BHQ-GUEST:' "$log" || [ "$attempt" -eq 2 ]; then
+		break
+	fi
+	say "torture: the kernel died while booting, before the test (see above); booting again"
+	cp "$log" "$log.boot-failure"
+done
+summary=$(grep -a 'TORTURE SUMMARY:' "$log" 2>/dev/null | tail -n 1 || true)
+if [ "$rc" -ne 0 ] || [ -z "$summary" ]; then
+	die "torture: FAIL after $((SECONDS - start))s (console log: $log)"
+fi
+say "torture: PASS in $((SECONDS - start))s"
+printf '%s\n' "$summary"
