@@ -13,10 +13,10 @@
 # guest's shell to this terminal; with --cmd it runs CMD in that shell
 # instead, non-interactively (CMD in the environment does the same).
 . "$(dirname "$0")/lib.sh"
+. "$BHQ_TOP/scripts/lib-guest.sh"
 
 cpus=$BHQ_QEMU_CPUS
 script=$BHQ_TOP/scripts/guest-smoke.sh
-mode=script
 cmd=${CMD:-}
 adds=()
 while [ $# -gt 0 ]; do
@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
 	--cpus) cpus=$2; shift 2 ;;
 	--add) adds+=("$2"); shift 2 ;;
 	--script) script=$2; shift 2 ;;
-	--shell) mode=shell; shift ;;
+	--shell) script=$BHQ_TOP/scripts/guest-shell.sh; shift ;;
 	--cmd) cmd=$2; shift 2 ;;
 	*) die "guest.sh: unknown argument $1" ;;
 	esac
@@ -41,38 +41,21 @@ blog=$BHQ_CACHE/build-$BHQ_JOB-$kver.log
 run_logged "$blog" "$BHQ_TOP/scripts/build.sh" "$kdir" W=1
 out=$(tail -n 1 "$blog")
 
-say "making the initramfs"
 dir=$BHQ_CACHE/guest/$BHQ_JOB-$kver
-root=$dir/root
-rm -rf "$root"
-mkdir -p "$root"/{bin,proc,sys,dev,tmp}
-cp /bin/busybox "$root/bin/busybox"
-cp "$BHQ_TOP/scripts/guest-init.sh" "$root/init"
-find "$out" -name '*.ko' -exec cp {} "$root/" \;
-for f in "${adds[@]}"; do cp "$f" "$root/"; done
-case "$mode" in
-script) cp "$script" "$root/run.sh" ;;
-shell) cp "$BHQ_TOP/scripts/guest-shell.sh" "$root/run.sh" ;;
-esac
-[ -z "$cmd" ] || printf '%s\n' "$cmd" >"$root/cmd.sh"
-chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initrd.gz"
+mkdir -p "$dir"
+rm -f "$dir/cmd.sh"
+[ -z "$cmd" ] || printf '%s\n' "$cmd" >"$dir/cmd.sh"
+say "making the initramfs"
+guest_initramfs "$dir" "$out" "$script" "${adds[@]}" ${cmd:+"$dir/cmd.sh"}
 
-log=$dir/console.log
-say "booting Linux $kver: qemu-system-x86_64 -accel tcg -smp $cpus (console log: $log)"
-qemu=(qemu-system-x86_64 -accel tcg -nographic -no-reboot
-	-smp "$cpus" -m "$BHQ_QEMU_MEM"
-	-kernel "$vmlinuz" -initrd "$dir/initrd.gz"
-	-append "console=ttyS0 loglevel=4 panic=-1 no_timer_check quiet")
-if [ "$mode" = shell ] && [ -z "$cmd" ]; then
+if [ "$script" = "$BHQ_TOP/scripts/guest-shell.sh" ] && [ -z "$cmd" ]; then
 	# Interactive: the guest's console is this terminal.
-	"${qemu[@]}"
+	say "booting Linux $kver with a shell on this terminal (exit it to power off)"
+	qemu-system-x86_64 -accel tcg -nographic -no-reboot -smp "$cpus" \
+		-m "$BHQ_QEMU_MEM" -kernel "$vmlinuz" -initrd "$dir/initrd.gz" \
+		-append "console=ttyS0 loglevel=4 panic=-1 no_timer_check quiet"
 	exit 0
 fi
-rc=0
-timeout "$BHQ_QEMU_TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' |
-	tee "$log" | sed -n '/BHQ-GUEST/,$p' || rc=$?
-[ "$rc" -eq 0 ] || die "qemu failed or timed out after ${BHQ_QEMU_TIMEOUT}s (exit $rc)"
-status=$(sed -n 's/.*BHQ-GUEST-EXIT: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
-[ -n "$status" ] || die "the guest did not finish its script; see $log"
-exit "$status"
+log=$dir/console.log
+say "booting Linux $kver: qemu-system-x86_64 -accel tcg -smp $cpus (console log: $log)"
+guest_boot "$vmlinuz" "$dir/initrd.gz" "$cpus" "$log" quiet
