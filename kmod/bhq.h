@@ -158,8 +158,9 @@ void bhq_ctx_destroy(struct bhq_ctx *ctx);
  *
  * Per-CPU contexts exist from module load to unload, each served by a
  * kthread "bhq/@cpu" bound to @cpu while it is online, so a BH of an
- * online CPU's context runs on that CPU.  While the CPU is offline the
- * thread serves the context from other CPUs; nothing is lost or stuck.
+ * online CPU's context runs on that CPU (during a hotplug transition of
+ * @cpu it may run elsewhere).  While the CPU is offline the thread serves
+ * the context from other CPUs; nothing is lost or stuck.
  *
  * Context: any.
  * Return: the context, or NULL (with a warning) if @cpu is not possible.

@@ -286,12 +286,7 @@ static const struct bhq_test_order bhq_test_orders[] = {
 	{ "strided", order_strided },
 };
 
-static void bhq_test_order_desc(const struct bhq_test_order *o, char *desc)
-{
-	strscpy(desc, o->name, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(bhq_test_order, bhq_test_orders, bhq_test_order_desc);
+KUNIT_ARRAY_PARAM_DESC(bhq_test_order, bhq_test_orders, name);
 
 struct bhq_test_many {
 	unsigned int *ran;	/* indices, in the order they ran */
@@ -374,14 +369,7 @@ static const struct bhq_test_timeout_case bhq_test_timeout_cases[] = {
 	{ "non-idle wins, idle last", "A", "A", "", 0, true, 0 },
 };
 
-static void bhq_test_timeout_desc(const struct bhq_test_timeout_case *c,
-				  char *desc)
-{
-	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(bhq_test_timeout, bhq_test_timeout_cases,
-		  bhq_test_timeout_desc);
+KUNIT_ARRAY_PARAM_DESC(bhq_test_timeout, bhq_test_timeout_cases, name);
 
 /* The timeout before and after a poll, progress, and idle accounting. */
 static void bhq_test_idle_flag(struct kunit *test)
@@ -560,14 +548,7 @@ static const struct bhq_test_delete_case bhq_test_delete_cases[] = {
 	  delete_from_own_callback_then_nested_poll, "AB", 8, "" },
 };
 
-static void bhq_test_delete_desc(const struct bhq_test_delete_case *c,
-				 char *desc)
-{
-	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(bhq_test_delete, bhq_test_delete_cases,
-		  bhq_test_delete_desc);
+KUNIT_ARRAY_PARAM_DESC(bhq_test_delete, bhq_test_delete_cases, name);
 
 static void bhq_test_delete(struct kunit *test)
 {

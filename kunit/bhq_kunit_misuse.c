@@ -232,12 +232,7 @@ static const struct bad_name_case bad_name_cases[] = {
 	{ "unknown flag", "kunit-flag", 0x2, -EINVAL },
 };
 
-static void bad_name_desc(const struct bad_name_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(bad_name, bad_name_cases, bad_name_desc);
+KUNIT_ARRAY_PARAM_DESC(bad_name, bad_name_cases, desc);
 
 /* Bad arguments to bhq_ctx_create() are errors, not misuse warnings. */
 static void bhq_misuse_ctx_create_rejects(struct kunit *test)
