@@ -9,8 +9,9 @@
  * poller (one task at a time, bhq_poll_enter() checks it) owns everything
  * else: the slices, the poll frames, freeing BHs.
  *
- * A BH is on at most one list because only the scheduler that turns
- * PENDING on adds it (atomic_fetch_or in bhq_bh_enqueue()), and only the
+ * A BH is on at most one list because only the caller that turns PENDING
+ * on adds it (the atomic_fetch_or in bhq_bh_schedule_flags() and
+ * bhq_bh_delete(); bhq_bh_reap() for a deferred free), and only the
  * poller turns PENDING off, after it has read bh->node.next (the fully
  * ordered atomic_fetch_andnot in bhq_bh_dequeue()).
  *
@@ -39,10 +40,12 @@
  * until the last active slice is empty.
  *
  * The thread's sleep: schedulers that make @pending non-empty, or turn
- * @nonidle on, wake the thread unless it is polling (bhq_kick()).  The
- * thread clears ctx->poller, then set_current_state() (a full barrier),
- * then reads the flag and the list in bhq_compute_timeout(): again the
- * store-buffering pattern, so one of the two sees the other.
+ * @nonidle on, wake the thread unless it is polling (bhq_kick()).  Before
+ * it may sleep the thread clears ctx->poller, then set_current_state() (a
+ * full barrier), then reads the flag and the list in
+ * bhq_compute_timeout(): again the store-buffering pattern, so one of the
+ * two sees the other.  (A busy thread that sees the flag set polls again
+ * without the barrier; it does not sleep on that path.)
  */
 
 #include <linux/bug.h>
