@@ -13,7 +13,7 @@
 #                   CMD='...' runs a command there instead
 #   make torture    the torture test under QEMU: CPU hotplug, 50 load/unload
 #                   cycles; TORTURE_SECONDS=N runs longer
-#   make torture-debug   the same on the SMP debug kernel of kunit-qemu
+#   make torture-debug   the same on the SMP debug kernel
 #   make bench      every benchmark in one boot of the test kernel:
 #                   bench/results, table printed (minutes)
 #   make htmldocs   render Documentation/ with Sphinx and kernel-doc

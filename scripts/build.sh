@@ -16,18 +16,9 @@ cp -p "$BHQ_TOP/Kbuild" "$BHQ_TOP/VERSION" "$out/"
 for d in "$BHQ_TOP"/*/Kbuild; do
 	cp -rp "$(dirname "$d")" "$out/"
 done
-# BHQ_BUILTIN=1: the kernel has bhq built in (the debug kernel of
-# `make kunit-qemu`), so build only the modules that use it, the KUnit
-# suites as modules among them (that kernel has KUnit).
 syms=()
 for m in $BHQ_MODULE_DIRS; do
-	[ -f "$BHQ_TOP/${m%%:*}/Kbuild" ] || continue
-	if [ "${BHQ_BUILTIN:-0}" = 1 ] && [ "${m%%:*}" = kmod ]; then
-		syms+=("${m#*:}=")
-	else
-		syms+=("${m#*:}=m")
-	fi
+	[ -f "$BHQ_TOP/${m%%:*}/Kbuild" ] && syms+=("${m#*:}=m")
 done
-[ "${BHQ_BUILTIN:-0}" = 1 ] && syms+=(CONFIG_BHQ_KUNIT_TEST=m)
 make -C "$kdir" M="$out" "${syms[@]}" BHQ_VERSION="$(bhq_version)" "$@" modules >&2
 printf '%s\n' "$out"

@@ -102,6 +102,7 @@ step shell shell_scripted
 step kunit-qemu "$BHQ_TOP/scripts/kunit.sh" qemu
 step kunit-kcsan "$BHQ_TOP/scripts/kunit.sh" kcsan
 step debug-smoke "$BHQ_TOP/scripts/debug-guest.sh" "$BHQ_TOP/scripts/guest-smoke.sh"
+step debug-kunit-modules "$BHQ_TOP/scripts/debug-guest.sh" "$BHQ_TOP/scripts/guest-kunit-modules.sh"
 step torture "$BHQ_TOP/scripts/torture.sh"
 step torture-debug "$BHQ_TOP/scripts/torture.sh" --debug
 step "build-W1-$BHQ_KSERIES_OLD" build_old

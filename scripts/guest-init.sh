@@ -9,11 +9,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
-# A kernel with bhq built in (the debug kernel) has its debugfs already.
-if [ -d /sys/kernel/debug/bhq ]; then
-	export BHQ_BUILTIN=1
-fi
-echo "BHQ-GUEST: Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs${BHQ_BUILTIN:+, bhq built in}"
+echo "BHQ-GUEST: Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs"
 cd /
 sh /run.sh
 echo "BHQ-GUEST-EXIT: $?"

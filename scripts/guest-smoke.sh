@@ -15,12 +15,8 @@ reconcile() {
 	[ $((s - c)) -eq $((e + x)) ] || fail "counters of $1 do not reconcile"
 }
 
-if [ -n "$BHQ_BUILTIN" ]; then
-	echo "+ bhq is built in"
-else
-	echo "+ insmod bhq.ko"
-	insmod /bhq.ko || fail "insmod bhq.ko"
-fi
+echo "+ insmod bhq.ko"
+insmod /bhq.ko || fail "insmod bhq.ko"
 ls $D
 echo "+ insmod bhq_demo.ko  (load through every per-CPU context)"
 insmod /bhq_demo.ko || fail "insmod bhq_demo.ko"
@@ -40,10 +36,8 @@ after=$(stat live $D/summary)
 echo "live BHs: $live with the demo loaded, $after after rmmod"
 [ "$after" -eq 0 ] || fail "live did not return to 0 after rmmod"
 [ "$live" -gt 0 ] || fail "the demo did not allocate BHs"
-if [ -z "$BHQ_BUILTIN" ]; then
-	echo "+ rmmod bhq"
-	rmmod bhq || fail "rmmod bhq"
-fi
+echo "+ rmmod bhq"
+rmmod bhq || fail "rmmod bhq"
 if dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection'; then
 	fail "the kernel log shows a warning"
 fi

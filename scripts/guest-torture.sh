@@ -11,8 +11,6 @@
 #     load), rmmod bhq_torture while the load runs, rmmod bhq.
 #
 # Fails on any violation, on a FAILURE end line, or on a kernel warning.
-# On a kernel with bhq built in (BHQ_BUILTIN, the debug kernel) only
-# bhq_torture.ko is loaded and unloaded.
 # /torture.conf (written by scripts/torture.sh) may set TORTURE_SECONDS,
 # TORTURE_LOOPS and TORTURE_PARAMS.
 TORTURE_SECONDS=20
@@ -30,8 +28,6 @@ fail() {
 	exit 1
 }
 stat() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
-load_bhq() { [ -n "$BHQ_BUILTIN" ] || insmod /bhq.ko; }
-unload_bhq() { [ -n "$BHQ_BUILTIN" ] || rmmod bhq; }
 
 # The CPUs that can go offline (cpu0 cannot on x86), space-separated.
 hp_cpus=$(for f in /sys/devices/system/cpu/cpu[0-9]*/online; do
@@ -73,7 +69,7 @@ reconcile() {
 }
 
 echo "+ CPUs that can go offline: $hp_cpus"
-load_bhq || fail "insmod bhq.ko"
+insmod /bhq.ko || fail "insmod bhq.ko"
 
 echo "+ bad parameters must refuse to load"
 for p in nr_bhs=0 nr_threaded=17 seconds=86401 stall_ms=5 irq_period_us=1 \
@@ -120,7 +116,7 @@ rmmod bhq_torture || fail "rmmod bhq_torture"
 dmesg | grep "End of test" || fail "no end-of-test line"
 dmesg | grep -q "End of test: SUCCESS" || fail "end-of-test line is not SUCCESS"
 reconcile /sys/kernel/debug/bhq/summary
-unload_bhq || fail "rmmod bhq"
+rmmod bhq || fail "rmmod bhq"
 
 echo "+ insmod/rmmod bhq and bhq_torture $TORTURE_LOOPS times, rmmod while the load runs"
 n=1
@@ -132,7 +128,7 @@ while [ "$n" -le "$TORTURE_LOOPS" ]; do
 		off=$(hp_cpu $((n / 10)))
 		cpu_set "$off" 0
 	fi
-	load_bhq || fail "round $n: insmod bhq.ko"
+	insmod /bhq.ko || fail "round $n: insmod bhq.ko"
 	insmod /bhq_torture.ko nr_bhs=2 || fail "round $n: insmod bhq_torture.ko"
 	if [ -n "$off" ]; then
 		cpu_set "$off" 1
@@ -144,7 +140,7 @@ while [ "$n" -le "$TORTURE_LOOPS" ]; do
 	fi
 	[ "$(cat $D/status)" = running ] || fail "round $n: not running before rmmod"
 	rmmod bhq_torture || fail "round $n: rmmod bhq_torture"
-	unload_bhq || fail "round $n: rmmod bhq"
+	rmmod bhq || fail "round $n: rmmod bhq"
 	loops_done=$n
 	n=$((n + 1))
 done

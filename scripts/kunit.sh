@@ -10,6 +10,7 @@
 #   qemu   x86_64 under QEMU, 4 vCPUs, lockdep, KASAN, kmemleak, debug
 #          objects (make kunit-qemu)
 #   kcsan  the same with KCSAN instead of KASAN (make kunit-kcsan)
+#   link   only link the project into the tree (scripts/debug-kernel.sh)
 #
 # Besides kunit.py's verdict, the raw kernel log of the bhq suites must be
 # free of splats (warnings outside the misuse tests' expected ones,
@@ -30,6 +31,8 @@ grep -q 'drivers/bhq/Kconfig' "$ksrc/drivers/Kconfig" ||
 grep -q 'drivers/bhq/Kconfig' "$ksrc/drivers/Kconfig" || die "could not hook drivers/Kconfig"
 grep -q 'CONFIG_BHQ' "$ksrc/drivers/Makefile" ||
 	printf 'obj-$(CONFIG_BHQ)\t\t+= bhq/\n' >>"$ksrc/drivers/Makefile"
+# `scripts/kunit.sh link`: only that, for other in-tree builds.
+[ "$profile" != link ] || exit 0
 
 k=$BHQ_TOP/kunit
 args=(--kunitconfig="$k/.kunitconfig")

@@ -11,14 +11,13 @@
 #
 #   scripts/torture.sh                        the short form CI runs
 #   TORTURE_SECONDS=600 scripts/torture.sh    a longer run by hand
-#   scripts/torture.sh --debug                on the SMP debug kernel of
-#                                             `make kunit-qemu` (lockdep,
-#                                             KASAN, kmemleak; bhq built in,
-#                                             so only bhq_torture.ko cycles)
+#   scripts/torture.sh --debug                on the SMP debug kernel
+#                                             (scripts/debug-kernel.sh:
+#                                             lockdep, KASAN, kmemleak)
 #
 # The debug kernel runs 10-20 times slower under TCG, so --debug uses a
-# lighter load (TORTURE_PARAMS default below) and 20 load/unload cycles;
-# its timing bounds are the same.
+# lighter load (TORTURE_PARAMS default below); its timing bounds are the
+# same.
 # Settings (environment): TORTURE_SECONDS (default 20), TORTURE_LOOPS
 # (default 50), TORTURE_CPUS (default 4), TORTURE_PARAMS (more module
 # parameters for the timed run, e.g. "nr_bhs=8 irq_period_us=200").  The
@@ -31,7 +30,7 @@ debug=0
 seconds=${TORTURE_SECONDS:-20}
 cpus=${TORTURE_CPUS:-4}
 if [ "$debug" = 1 ]; then
-	loops=${TORTURE_LOOPS:-20}
+	loops=${TORTURE_LOOPS:-50}
 	params=${TORTURE_PARAMS:-nr_bhs=2 batch=16 batch_sleep_us=2000 irq_period_us=5000 stall_ms=60000}
 	[ "$cpus" = 4 ] || die "--debug: the debug kernel runs with 4 vCPUs"
 else
