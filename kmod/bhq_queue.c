@@ -277,10 +277,16 @@ EXPORT_SYMBOL_GPL(bhq_schedule_oneshot);
 
 void bhq_bh_delete(struct bhq_bh *bh)
 {
+	struct bhq_ctx *ctx;
 	unsigned int old;
 
 	if (!bh)
 		return;
+	/*
+	 * Read before the BH is published: once it is on the list, a poll
+	 * on another CPU may free it at any moment.
+	 */
+	ctx = bh->ctx;
 
 	old = atomic_fetch_or(BHQ_BH_PENDING | BHQ_BH_DELETED, &bh->flags);
 	if (old & BHQ_BH_ORPHANED) {
@@ -292,8 +298,8 @@ void bhq_bh_delete(struct bhq_bh *bh)
 		       "bhq: BH %ps deleted twice\n", bh->func))
 		return;
 	/* A pending BH is freed when the poller dequeues it. */
-	if (!(old & BHQ_BH_PENDING) && llist_add(&bh->node, &bh->ctx->pending))
-		bhq_kick(bh->ctx);
+	if (!(old & BHQ_BH_PENDING) && llist_add(&bh->node, &ctx->pending))
+		bhq_kick(ctx);
 }
 EXPORT_SYMBOL_GPL(bhq_bh_delete);
 
