@@ -13,6 +13,7 @@
 . "$BHQ_TOP/scripts/lib-guest.sh"
 
 script=$1; shift
+ensure_pkgs $BHQ_PKGS_GUEST
 build=$(BHQ_JOB=debug-kernel "$BHQ_TOP/scripts/debug-kernel.sh") || die "no debug kernel"
 kernel=$build/arch/x86/boot/bzImage
 
