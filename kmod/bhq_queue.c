@@ -487,7 +487,13 @@ int __bhq_poll(struct bhq_ctx *ctx)
 
 	ctx->innermost = frame.outer;
 	if (!--ctx->depth) {
-		/* Hand the context over; the thread's loop re-checks. */
+		/*
+		 * Hand the context over.  Release pairs with the next manual
+		 * poller's cmpxchg in bhq_poll_enter(): it sees our slices
+		 * and frames done.  For the thread, the store also pairs with
+		 * bhq_kick(): the set_current_state() before the thread's next
+		 * bhq_compute_timeout() orders it before the re-check.
+		 */
 		smp_store_release(&ctx->poller, NULL);
 	}
 	if (progress)

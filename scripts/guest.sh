@@ -51,9 +51,8 @@ guest_initramfs "$dir" "$out" "$script" "${adds[@]}" ${cmd:+"$dir/cmd.sh"}
 if [ "$script" = "$BHQ_TOP/scripts/guest-shell.sh" ] && [ -z "$cmd" ]; then
 	# Interactive: the guest's console is this terminal.
 	say "booting Linux $kver with a shell on this terminal (exit it to power off)"
-	qemu-system-x86_64 -accel tcg -nographic -no-reboot -smp "$cpus" \
-		-m "$BHQ_QEMU_MEM" -kernel "$vmlinuz" -initrd "$dir/initrd.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 no_timer_check quiet"
+	guest_qemu "$vmlinuz" "$dir/initrd.gz" "$cpus" quiet
+	"${guest_qemu_cmd[@]}"
 	exit 0
 fi
 log=$dir/console.log

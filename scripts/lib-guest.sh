@@ -22,15 +22,24 @@ guest_initramfs() {
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initrd.gz"
 }
 
+# guest_qemu KERNEL INITRD CPUS [KERNEL ARGS...]: set guest_qemu_cmd to the
+# one QEMU command line of every guest (console on standard input/output).
+guest_qemu() {
+	local kernel=$1 initrd=$2 cpus=$3
+	shift 3
+	guest_qemu_cmd=(qemu-system-x86_64 -accel tcg -nographic -no-reboot
+		-smp "$cpus" -m "$BHQ_QEMU_MEM" -kernel "$kernel" -initrd "$initrd"
+		-append "console=ttyS0 loglevel=${BHQ_GUEST_LOGLEVEL:-4} panic=-1 no_timer_check $*")
+}
+
 # guest_boot KERNEL INITRD CPUS LOG [KERNEL ARGS...]: boot, show the
 # console from the guest's first line on, keep it all in LOG, and return
 # the status the guest's /run.sh exited with.
 guest_boot() {
 	local kernel=$1 initrd=$2 cpus=$3 log=$4 rc=0 status
 	shift 4
-	timeout "$BHQ_QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg -nographic -no-reboot \
-		-smp "$cpus" -m "$BHQ_QEMU_MEM" -kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 loglevel=${BHQ_GUEST_LOGLEVEL:-4} panic=-1 no_timer_check $*" </dev/null 2>&1 |
+	guest_qemu "$kernel" "$initrd" "$cpus" "$@"
+	timeout "$BHQ_QEMU_TIMEOUT" "${guest_qemu_cmd[@]}" </dev/null 2>&1 |
 		tr -d '\r' | tee "$log" | sed -n '/BHQ-GUEST/,$p' || rc=$?
 	[ "$rc" -eq 0 ] || { say "qemu failed or timed out after ${BHQ_QEMU_TIMEOUT}s (exit $rc); log: $log"; return 1; }
 	status=$(sed -n 's/.*BHQ-GUEST-EXIT: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
