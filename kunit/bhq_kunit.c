@@ -12,10 +12,12 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/cpu.h>
+#include <linux/cpumask.h>
 #include <linux/err.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/string.h>
@@ -812,8 +814,9 @@ static void bhq_test_threaded_wakeups(struct kunit *test)
 /* --- per-CPU contexts ---------------------------------------------------- */
 
 struct bhq_test_on_cpu {
-	unsigned int want;
+	struct cpumask *ran;		/* every CPU a BH ran on */
 	unsigned int ran_on;
+	char comm[TASK_COMM_LEN];
 	struct completion done;
 };
 
@@ -822,32 +825,61 @@ static void bhq_test_on_cpu_fn(void *opaque)
 	struct bhq_test_on_cpu *o = opaque;
 
 	o->ran_on = raw_smp_processor_id();
+	cpumask_set_cpu(o->ran_on, o->ran);
+	get_task_comm(o->comm, current);
 	complete(&o->done);
 }
 
-/* A BH of an online CPU's context runs on that CPU. */
+/*
+ * A BH of an online CPU's context runs on that CPU, in that context's
+ * thread "bhq/<cpu>".  Besides the per-CPU check, the CPUs the BHs ran on
+ * are collected in a mask that must be the online mask with one CPU per
+ * context tested: two contexts whose BHs run on the same CPU (a thread
+ * bound to the wrong CPU, bhq_cpu_ctx() handing out another CPU's
+ * context) leave a CPU out of it.
+ *
+ * cpus_read_lock() keeps every CPU online (no hotplug transition) while
+ * the BHs run.  No KUNIT_ASSERT under it: an aborted case would return
+ * with the lock held.
+ */
 static void bhq_test_per_cpu_runs_on_its_cpu(struct kunit *test)
 {
-	struct bhq_test_on_cpu o;
+	char want_comm[TASK_COMM_LEN];
+	struct bhq_test_on_cpu o = {};
 	unsigned int cpu, tested = 0;
+
+	o.ran = kunit_kzalloc(test, cpumask_size(), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o.ran);
 
 	cpus_read_lock();
 	for_each_online_cpu(cpu) {
 		struct bhq_ctx *ctx = bhq_cpu_ctx(cpu);
 
-		KUNIT_ASSERT_NOT_NULL(test, ctx);
-		o.want = cpu;
+		KUNIT_EXPECT_NOT_NULL(test, ctx);
+		if (!ctx)
+			break;
 		o.ran_on = UINT_MAX;
 		init_completion(&o.done);
-		KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(ctx, bhq_test_on_cpu_fn,
-							   &o, GFP_KERNEL), 0);
-		KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&o.done,
-								  BHQ_TEST_WAIT), 0);
-		KUNIT_EXPECT_EQ(test, o.ran_on, cpu);
+		if (bhq_schedule_oneshot(ctx, bhq_test_on_cpu_fn, &o,
+					 GFP_KERNEL)) {
+			KUNIT_FAIL(test, "oneshot on CPU %u: no memory", cpu);
+			break;
+		}
+		if (!wait_for_completion_timeout(&o.done, BHQ_TEST_WAIT)) {
+			KUNIT_FAIL(test, "the BH of CPU %u did not run", cpu);
+			break;
+		}
 		tested++;
+		KUNIT_EXPECT_EQ(test, o.ran_on, cpu);
+		snprintf(want_comm, sizeof(want_comm), "bhq/%u", cpu);
+		KUNIT_EXPECT_STREQ(test, o.comm, want_comm);
 	}
+	KUNIT_EXPECT_TRUE_MSG(test, cpumask_equal(o.ran, cpu_online_mask),
+			      "BHs ran on CPUs %*pbl, online: %*pbl",
+			      cpumask_pr_args(o.ran),
+			      cpumask_pr_args(cpu_online_mask));
 	cpus_read_unlock();
-	KUNIT_EXPECT_EQ(test, tested, num_online_cpus());
+	KUNIT_EXPECT_EQ(test, cpumask_weight(o.ran), tested);
 }
 
 /* The run has the CPUs it was configured for (skipped when none asked). */
