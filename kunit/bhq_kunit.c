@@ -899,9 +899,14 @@ static void bhq_test_enough_cpus_online(struct kunit *test)
 #define BHQ_TEST_PRODUCER_BHS	32
 #define BHQ_TEST_PRODUCER_OPS	5000
 
+/*
+ * Each producer owns BHQ_TEST_PRODUCER_BHS BHs and schedules them in
+ * turn.  Before each schedule of a BH it stores the BH's next generation
+ * (1, 2, ...) in gen[]; the callback records the generation it sees.
+ */
 struct bhq_test_producer {
 	struct bhq_bh *bhs[BHQ_TEST_PRODUCER_BHS];
-	atomic_t runs[BHQ_TEST_PRODUCER_BHS];
+	unsigned int gen[BHQ_TEST_PRODUCER_BHS];	/* last stored */
 	struct completion done;
 	unsigned int seed;
 };
@@ -909,26 +914,41 @@ struct bhq_test_producer {
 struct bhq_test_producer_bh {
 	struct bhq_test_producer *p;
 	unsigned int index;
+	unsigned int seen;	/* the generation its last run saw */
+	unsigned int runs;
 };
 
+/* Only the context's thread writes seen and runs; read after a flush. */
 static void bhq_test_producer_fn(void *opaque)
 {
 	struct bhq_test_producer_bh *pb = opaque;
 
-	atomic_inc(&pb->p->runs[pb->index]);
+	/*
+	 * Pairs with the schedule that follows the producer's WRITE_ONCE():
+	 * we run after bhq_bh_dequeue()'s fully ordered fetch_andnot on the
+	 * BH's flags, the schedule's fetch_or on them is fully ordered too.
+	 * If that fetch_or came first, this run sees its generation; if it
+	 * came later, it found PENDING clear and queued the BH again, and
+	 * the next run sees it.  So the last run sees the last generation.
+	 */
+	pb->seen = READ_ONCE(pb->p->gen[pb->index]);
+	pb->runs++;
 }
 
 static int bhq_test_producer_thread(void *arg)
 {
 	struct bhq_test_producer *p = arg;
-	unsigned int i;
+	unsigned int i, j;
 
 	for (i = 0; i < BHQ_TEST_PRODUCER_OPS; i++) {
+		j = i % BHQ_TEST_PRODUCER_BHS;
 		p->seed = p->seed * 1103515245U + 12345U;
+		/* Published before the schedule, see bhq_test_producer_fn(). */
+		WRITE_ONCE(p->gen[j], p->gen[j] + 1);
 		if (p->seed & 0x10000)
-			bhq_bh_schedule(p->bhs[i % BHQ_TEST_PRODUCER_BHS]);
+			bhq_bh_schedule(p->bhs[j]);
 		else
-			bhq_bh_schedule_idle(p->bhs[i % BHQ_TEST_PRODUCER_BHS]);
+			bhq_bh_schedule_idle(p->bhs[j]);
 		if (i % 64 == 0)
 			cond_resched();
 	}
@@ -936,20 +956,31 @@ static int bhq_test_producer_thread(void *arg)
 	return 0;
 }
 
+/* How many of a producer's ops schedule its BH @j (round robin). */
+static unsigned int bhq_test_producer_schedules(unsigned int j)
+{
+	return (BHQ_TEST_PRODUCER_OPS - j + BHQ_TEST_PRODUCER_BHS - 1) /
+	       BHQ_TEST_PRODUCER_BHS;
+}
+
 /*
- * Several kthreads schedule BHs of one threaded context while its thread
- * polls: every schedule is accounted for (run or coalesced), every BH ran
- * after its last schedule, and nothing ran that was not scheduled.
+ * Several kthreads schedule BHs of one threaded context, idle or not,
+ * while its thread polls.  After they finished and the context was
+ * flushed, every BH ran after its last schedule: its last run saw the
+ * last generation its producer stored, so no schedule was lost (a lost
+ * one that bhq counted as coalesced would still satisfy the counters'
+ * identity).  No BH ran more often than it was scheduled, and every
+ * schedule is accounted for, run or coalesced.
  */
 static void bhq_test_concurrent_schedulers(struct kunit *test)
 {
+	unsigned int i, j, stale = 0, too_many = 0;
+	struct bhq_test_producer_bh *pbs, *pb;
 	struct bhq_test_producer *ps;
-	struct bhq_test_producer_bh *pbs;
 	struct task_struct *t;
 	struct bhq_ctx *ctx;
 	struct bhq_stats s;
-	unsigned int i, j;
-	u64 runs = 0, never_ran = 0;
+	u64 runs = 0;
 
 	ps = kunit_kcalloc(test, BHQ_TEST_PRODUCERS, sizeof(*ps), GFP_KERNEL);
 	pbs = kunit_kcalloc(test, BHQ_TEST_PRODUCERS * BHQ_TEST_PRODUCER_BHS,
@@ -963,9 +994,7 @@ static void bhq_test_concurrent_schedulers(struct kunit *test)
 		init_completion(&ps[i].done);
 		ps[i].seed = i + 1;
 		for (j = 0; j < BHQ_TEST_PRODUCER_BHS; j++) {
-			struct bhq_test_producer_bh *pb =
-				&pbs[i * BHQ_TEST_PRODUCER_BHS + j];
-
+			pb = &pbs[i * BHQ_TEST_PRODUCER_BHS + j];
 			pb->p = &ps[i];
 			pb->index = j;
 			ps[i].bhs[j] = bhq_bh_new(ctx, bhq_test_producer_fn, pb);
@@ -980,16 +1009,27 @@ static void bhq_test_concurrent_schedulers(struct kunit *test)
 	for (i = 0; i < BHQ_TEST_PRODUCERS; i++)
 		KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&ps[i].done,
 								  BHQ_TEST_WAIT), 0);
+	/* Every schedule above happened before the flush's barrier. */
 	bhq_ctx_flush(ctx);
 
 	for (i = 0; i < BHQ_TEST_PRODUCERS; i++) {
 		for (j = 0; j < BHQ_TEST_PRODUCER_BHS; j++) {
-			runs += atomic_read(&ps[i].runs[j]);
-			never_ran += !atomic_read(&ps[i].runs[j]);
+			pb = &pbs[i * BHQ_TEST_PRODUCER_BHS + j];
+			KUNIT_EXPECT_EQ(test, ps[i].gen[j],
+					bhq_test_producer_schedules(j));
+			stale += pb->seen != ps[i].gen[j];
+			too_many += pb->runs > ps[i].gen[j];
+			runs += pb->runs;
 		}
 	}
+	KUNIT_EXPECT_EQ_MSG(test, stale, 0,
+			    "%u BHs did not run after their last schedule",
+			    stale);
+	KUNIT_EXPECT_EQ_MSG(test, too_many, 0,
+			    "%u BHs ran more often than they were scheduled",
+			    too_many);
+
 	bhq_ctx_get_stats(ctx, &s);
-	KUNIT_EXPECT_EQ(test, never_ran, 0);
 	KUNIT_EXPECT_EQ(test, s.scheduled,
 			BHQ_TEST_PRODUCERS * BHQ_TEST_PRODUCER_OPS + 1);
 	/* The flush barrier is the one extra run. */
