@@ -13,8 +13,10 @@
 #include <linux/completion.h>
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/hrtimer.h>
+#include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/sched.h>
@@ -22,7 +24,7 @@
 #include <linux/smp.h>
 #include <linux/string.h>
 
-#include "bhq.h"
+#include "bhq_internal.h"
 
 #define BHQ_TEST_WAIT		(10 * HZ)
 
@@ -737,28 +739,124 @@ static void bhq_test_threaded_flush(struct kunit *test)
 	bhq_ctx_destroy(ctx);
 }
 
+#define BHQ_TEST_DRAIN_BHS	100
+
+/* What the thread of "kunit-drain" saw; read after bhq_ctx_destroy(). */
+struct bhq_test_drain {
+	struct bhq_ctx *ctx;
+	u64 mark;			/* stats.scheduled before destroy */
+	bool saw_destroy;		/* the gate saw destroy's barrier */
+	unsigned int runs;		/* oneshots run */
+	unsigned int out_of_order;
+	unsigned int wrong_thread;
+	unsigned int deleted_runs;	/* of the BH deleted while pending */
+	struct completion entered;
+};
+
+struct bhq_test_drain_bh {
+	struct bhq_test_drain *d;
+	unsigned int index;
+};
+
 /*
- * Destroy runs everything scheduled before it, in the context's thread,
- * and frees deleted BHs (no leak is reported).
+ * Keep the thread busy until bhq_ctx_destroy() has started, so that
+ * everything scheduled behind this gate is still pending then.  Destroy
+ * has started once it has queued its flush barrier (the first schedule
+ * after @mark) or asked the thread to stop.  Bounded: after BHQ_TEST_WAIT
+ * the gate gives up, and the case fails on saw_destroy.
+ */
+static void bhq_test_drain_gate_fn(void *opaque)
+{
+	struct bhq_test_drain *d = opaque;
+	unsigned long deadline = jiffies + BHQ_TEST_WAIT;
+	struct bhq_stats s;
+	u64 mark;
+
+	complete(&d->entered);
+	while (time_before(jiffies, deadline)) {
+		mark = READ_ONCE(d->mark);
+		bhq_ctx_get_stats(d->ctx, &s);
+		if ((mark && s.scheduled > mark) || kthread_should_stop()) {
+			d->saw_destroy = true;
+			return;
+		}
+		usleep_range(100, 200);
+	}
+}
+
+static void bhq_test_drain_fn(void *opaque)
+{
+	struct bhq_test_drain_bh *db = opaque;
+	struct bhq_test_drain *d = db->d;
+
+	if (strcmp(current->comm, "kunit-drain"))
+		d->wrong_thread++;
+	d->out_of_order += db->index != d->runs;
+	d->runs++;
+}
+
+static void bhq_test_drain_deleted_fn(void *opaque)
+{
+	struct bhq_test_drain *d = opaque;
+
+	d->deleted_runs++;
+}
+
+/*
+ * Destroy runs everything scheduled before it, in the context's thread
+ * and in order, and frees a BH deleted while pending without running it:
+ * no leak or misuse is reported.  The 100 oneshots wait behind a gate
+ * that holds the thread until destroy has started, so they are certainly
+ * pending when it is called.
+ *
+ * No KUNIT_ASSERT once the gate is queued: the case must reach destroy,
+ * or the gate would keep reading @d after the case returned.
  */
 static void bhq_test_threaded_destroy_drains(struct kunit *test)
 {
-	struct bhq_test_counter c = { .expect_comm = "kunit-drain" };
+	struct bhq_test_drain_bh *dbs;
+	struct bhq_test_drain d = {};
 	struct bhq_bh *deleted;
-	struct bhq_ctx *ctx;
-	unsigned int i;
+	unsigned int i, queued = 0;
+	struct bhq_stats s;
+	long misuse;
 
-	ctx = bhq_ctx_create("kunit-drain", 0);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
-	deleted = bhq_bh_new(ctx, bhq_test_count_fn, &c);
+	init_completion(&d.entered);
+	dbs = kunit_kcalloc(test, BHQ_TEST_DRAIN_BHS, sizeof(*dbs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, dbs);
+	d.ctx = bhq_ctx_create("kunit-drain", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(d.ctx));
+	deleted = bhq_bh_new(d.ctx, bhq_test_drain_deleted_fn, &d);
 	KUNIT_ASSERT_NOT_NULL(test, deleted);
-	for (i = 0; i < 100; i++)
-		KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(ctx, bhq_test_count_fn,
-							   &c, GFP_KERNEL), 0);
+
+	KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(d.ctx,
+						   bhq_test_drain_gate_fn, &d,
+						   GFP_KERNEL), 0);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&d.entered,
+							  BHQ_TEST_WAIT), 0);
+	bhq_bh_schedule(deleted);
+	for (i = 0; i < BHQ_TEST_DRAIN_BHS; i++) {
+		dbs[i].d = &d;
+		dbs[i].index = i;
+		queued += !bhq_schedule_oneshot(d.ctx, bhq_test_drain_fn,
+						&dbs[i], GFP_KERNEL);
+	}
+	KUNIT_EXPECT_EQ(test, queued, BHQ_TEST_DRAIN_BHS);
 	bhq_bh_delete(deleted);
-	bhq_ctx_destroy(ctx);
-	KUNIT_EXPECT_EQ(test, atomic_read(&c.runs), 100);
-	KUNIT_EXPECT_EQ(test, atomic_read(&c.wrong_thread), 0);
+
+	/* Nothing ran yet: the gate still holds the thread. */
+	bhq_ctx_get_stats(d.ctx, &s);
+	KUNIT_EXPECT_EQ(test, s.executed, 0);
+	misuse = bhq_misuse_count();
+	WRITE_ONCE(d.mark, s.scheduled);
+	bhq_ctx_destroy(d.ctx);
+
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), misuse);
+	KUNIT_EXPECT_TRUE(test, d.saw_destroy);
+	KUNIT_EXPECT_EQ(test, d.runs, BHQ_TEST_DRAIN_BHS);
+	KUNIT_EXPECT_EQ(test, d.out_of_order, 0);
+	KUNIT_EXPECT_EQ(test, d.wrong_thread, 0);
+	KUNIT_EXPECT_EQ(test, d.deleted_runs, 0);
 }
 
 struct bhq_test_gate {
@@ -1135,3 +1233,4 @@ kunit_test_suite(bhq_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for bhq");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
