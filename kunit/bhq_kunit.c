@@ -912,6 +912,132 @@ static void bhq_test_threaded_wakeups(struct kunit *test)
 	bhq_ctx_destroy(ctx);
 }
 
+/* A BH that notes which poll ran it and in what order, for a thread. */
+struct bhq_test_probe {
+	struct bhq_ctx *ctx;
+	struct bhq_test_trace *trace;
+	char letter;
+	u64 poll;		/* stats.polls when it ran: the poll's number */
+	struct completion ran;
+};
+
+static void bhq_test_probe_fn(void *opaque)
+{
+	struct bhq_test_probe *p = opaque;
+	struct bhq_stats s;
+
+	bhq_ctx_get_stats(p->ctx, &s);
+	p->poll = s.polls;
+	trace_add(p->trace, p->letter);
+	complete(&p->ran);
+}
+
+#define BHQ_TEST_IDLE_ATTEMPTS	8
+
+/*
+ * The thread sleeps BHQ_IDLE_TIMEOUT_NS while only an idle BH (I) is
+ * pending; the first non-idle schedule (N) must wake it early, and the
+ * poll that follows runs I and N together, in that order.
+ *
+ * The only observable sign of the early wakeup is the wakeups counter,
+ * so an attempt counts as a clean observation when the thread had chosen
+ * the idle timeout, I had not run when N was scheduled, N's schedule
+ * counted a wakeup, and I and N ran in the same poll.  If the timeout
+ * expires first (a slow emulator), I runs in a poll of its own, or the
+ * thread is already polling when N comes and N rightly wakes nobody: such
+ * attempts are retried.  Whatever happens, N never counts more than one
+ * wakeup, and I and N never run out of order in one poll; at least one
+ * attempt must be clean.  Without the early wakeup none is.
+ */
+static void bhq_test_threaded_idle_sleep_woken(struct kunit *test)
+{
+	struct bhq_test_trace trace = {};
+	struct bhq_test_probe idle = { .trace = &trace, .letter = 'I' };
+	struct bhq_test_probe urgent = { .trace = &trace, .letter = 'N' };
+	unsigned int attempt, clean = 0, expired = 0, raced = 0;
+	struct bhq_stats s0, s1, s2;
+	struct bhq_bh *ibh, *nbh;
+	unsigned long deadline;
+	struct bhq_ctx *ctx;
+	char order[3];
+
+	init_completion(&idle.ran);
+	init_completion(&urgent.ran);
+	ctx = bhq_ctx_create("kunit-idlewake", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	idle.ctx = ctx;
+	urgent.ctx = ctx;
+	ibh = bhq_bh_new(ctx, bhq_test_probe_fn, &idle);
+	KUNIT_ASSERT_NOT_NULL(test, ibh);
+	nbh = bhq_bh_new(ctx, bhq_test_probe_fn, &urgent);
+	KUNIT_ASSERT_NOT_NULL(test, nbh);
+
+	for (attempt = 0; attempt < BHQ_TEST_IDLE_ATTEMPTS; attempt++) {
+		/* At rest: nothing pending, the thread done with it all. */
+		bhq_ctx_flush(ctx);
+		reinit_completion(&idle.ran);
+		reinit_completion(&urgent.ran);
+		trace.len = 0;
+		bhq_ctx_get_stats(ctx, &s0);
+
+		bhq_bh_schedule_idle(ibh);
+		/*
+		 * Wait for the thread to choose the idle timeout.  It needs
+		 * the CPU on UML, so yield; no timer sleep, which could take
+		 * a tick, as long as the idle timeout itself.
+		 */
+		deadline = jiffies + BHQ_TEST_WAIT;
+		do {
+			bhq_ctx_get_stats(ctx, &s1);
+			if (s1.timeouts_idle > s0.timeouts_idle)
+				break;
+			cond_resched();
+			cpu_relax();
+		} while (time_before(jiffies, deadline));
+		if (s1.timeouts_idle == s0.timeouts_idle &&
+		    !completion_done(&idle.ran)) {
+			KUNIT_FAIL(test, "the thread chose no idle timeout");
+			break;
+		}
+		if (completion_done(&idle.ran)) {
+			/* The idle timeout expired already: try again. */
+			expired++;
+			continue;
+		}
+
+		bhq_ctx_get_stats(ctx, &s1);
+		bhq_bh_schedule(nbh);
+		bhq_ctx_get_stats(ctx, &s2);
+		if (!wait_for_completion_timeout(&urgent.ran, BHQ_TEST_WAIT) ||
+		    !wait_for_completion_timeout(&idle.ran, BHQ_TEST_WAIT)) {
+			KUNIT_FAIL(test, "I or N did not run");
+			break;
+		}
+		KUNIT_EXPECT_LE(test, s2.wakeups - s1.wakeups, 1);
+		KUNIT_EXPECT_EQ(test, trace.len, 2);
+		memcpy(order, trace.buf, 2);
+		order[2] = '\0';
+		KUNIT_EXPECT_STREQ(test, order, "IN");
+		if (idle.poll != urgent.poll) {
+			/* The timeout expired and the thread carved I alone. */
+			expired++;
+			continue;
+		}
+		if (s2.wakeups - s1.wakeups == 1)
+			clean++;
+		else
+			raced++;	/* the timer woke it; polling already */
+	}
+	kunit_info(test, "attempts: %u clean, %u expired, %u raced\n",
+		   clean, expired, raced);
+	KUNIT_EXPECT_GE_MSG(test, clean, 1,
+			    "N never woke the thread from its idle sleep");
+
+	bhq_bh_delete(ibh);
+	bhq_bh_delete(nbh);
+	bhq_ctx_destroy(ctx);
+}
+
 /* --- per-CPU contexts ---------------------------------------------------- */
 
 struct bhq_test_on_cpu {
@@ -1215,6 +1341,7 @@ static struct kunit_case bhq_test_cases[] = {
 	KUNIT_CASE(bhq_test_threaded_flush),
 	KUNIT_CASE(bhq_test_threaded_destroy_drains),
 	KUNIT_CASE(bhq_test_threaded_wakeups),
+	KUNIT_CASE(bhq_test_threaded_idle_sleep_woken),
 	KUNIT_CASE(bhq_test_enough_cpus_online),
 	KUNIT_CASE(bhq_test_per_cpu_runs_on_its_cpu),
 	KUNIT_CASE(bhq_test_concurrent_schedulers),
