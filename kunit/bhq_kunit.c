@@ -19,6 +19,7 @@
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -1267,45 +1268,57 @@ static void bhq_test_concurrent_schedulers(struct kunit *test)
 	bhq_ctx_destroy(ctx);
 }
 
-static void bhq_test_oneshot_nop(void *opaque)
-{
-}
-
 struct bhq_test_irq {
 	struct hrtimer timer;
 	struct bhq_bh *bh;
 	struct bhq_ctx *ctx;
-	atomic_t runs;
+	bool in_hardirq;		/* the timer ran in hardirq context */
+	int oneshot_err;		/* its bhq_schedule_oneshot() */
+	struct bhq_test_trace trace;	/* 'B': the BH ran, 'o': the oneshot */
 	struct completion done;
 };
+
+static void bhq_test_irq_oneshot_fn(void *opaque)
+{
+	struct bhq_test_irq *ti = opaque;
+
+	trace_add(&ti->trace, 'o');
+}
 
 static enum hrtimer_restart bhq_test_irq_timer(struct hrtimer *timer)
 {
 	struct bhq_test_irq *ti = container_of(timer, struct bhq_test_irq,
 					       timer);
 
+	ti->in_hardirq = in_hardirq();
 	bhq_bh_schedule(ti->bh);
-	if (bhq_schedule_oneshot(ti->ctx, bhq_test_oneshot_nop, NULL,
-				 GFP_ATOMIC) == 0)
-		atomic_inc(&ti->runs);
+	ti->oneshot_err = bhq_schedule_oneshot(ti->ctx, bhq_test_irq_oneshot_fn,
+					       ti, GFP_ATOMIC);
 	return HRTIMER_NORESTART;
 }
 
 static void bhq_test_irq_fn(void *opaque)
 {
-	complete(opaque);
+	struct bhq_test_irq *ti = opaque;
+
+	trace_add(&ti->trace, 'B');
+	complete(&ti->done);
 }
 
-/* Scheduling from hardirq context (an hrtimer callback) works. */
+/*
+ * Scheduling from hardirq context (an hrtimer callback) works: the BH and
+ * the oneshot scheduled there each run once, in that order.
+ */
 static void bhq_test_schedule_from_hardirq(struct kunit *test)
 {
-	struct bhq_test_irq ti = {};
+	struct bhq_test_irq ti = { .oneshot_err = 1 };
+	char trace[BHQ_TEST_TRACE_MAX];
 	struct bhq_stats s;
 
 	init_completion(&ti.done);
 	ti.ctx = bhq_ctx_create("kunit-irq", 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(ti.ctx));
-	ti.bh = bhq_bh_new(ti.ctx, bhq_test_irq_fn, &ti.done);
+	ti.bh = bhq_bh_new(ti.ctx, bhq_test_irq_fn, &ti);
 	KUNIT_ASSERT_NOT_NULL(test, ti.bh);
 
 	hrtimer_init_on_stack(&ti.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
@@ -1313,14 +1326,19 @@ static void bhq_test_schedule_from_hardirq(struct kunit *test)
 	hrtimer_start(&ti.timer, ns_to_ktime(NSEC_PER_MSEC), HRTIMER_MODE_REL_HARD);
 	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&ti.done,
 							  BHQ_TEST_WAIT), 0);
+	/* Waits for the callback: the oneshot is queued before the flush. */
 	hrtimer_cancel(&ti.timer);
 	destroy_hrtimer_on_stack(&ti.timer);
 	bhq_ctx_flush(ti.ctx);
 
+	KUNIT_EXPECT_TRUE(test, ti.in_hardirq);
+	KUNIT_EXPECT_EQ(test, ti.oneshot_err, 0);
+	memcpy(trace, ti.trace.buf, ti.trace.len);
+	trace[ti.trace.len] = '\0';
+	KUNIT_EXPECT_STREQ(test, trace, "Bo");
 	bhq_ctx_get_stats(ti.ctx, &s);
 	KUNIT_EXPECT_EQ(test, s.scheduled, 2 + 1);
 	KUNIT_EXPECT_EQ(test, s.executed, 2 + 1);
-	KUNIT_EXPECT_EQ(test, atomic_read(&ti.runs), 1);
 	bhq_bh_delete(ti.bh);
 	bhq_ctx_destroy(ti.ctx);
 }
