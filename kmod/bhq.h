@@ -27,9 +27,55 @@
  *
  * Ordering guarantees: each poll carves the pending list off as a slice;
  * slices run in the order they were carved and the BHs of a slice in the
- * order they were first scheduled.  A BH scheduled while a poll runs is
- * never run by that poll.  Nested polls (a callback calling bhq_poll()
- * on its own context) first finish the slices of the outer polls.
+ * order they were first scheduled.  A BH that is not pending when it is
+ * scheduled during a poll runs in a later poll, never in that one; a BH
+ * still waiting in the running poll's slice is pending, so scheduling it
+ * again only coalesces and it runs once, in this poll, as in QEMU.  Nested
+ * polls (a callback calling bhq_poll() on its own context) first finish
+ * the slices of the outer polls.
+ *
+ * Which calls may run at the same time (as include/linux/llist.h has it):
+ * "ok" means any number of callers on any CPUs, with no lock; "owner"
+ * means from the one task that polls the context (its thread, or for a
+ * manual context the task inside bhq_poll(), including its callbacks).
+ *
+ * =========================  ======  ====  ======  ====  ========
+ * on one BH / one context    sched   canc  delete  poll  destroy
+ * =========================  ======  ====  ======  ====  ========
+ * bhq_bh_schedule(_idle)()   ok      ok    \(1)    ok    \(2)
+ * bhq_bh_cancel()            ok      ok    \(1)    ok    \(2)
+ * bhq_bh_cancel_sync()       ok      ok    \(1)    ok    no
+ * bhq_bh_delete()            \(1)    \(1)  no      ok    \(2)
+ * bhq_poll()                 ok      ok    ok      \(3)  \(4)
+ * bhq_ctx_flush()            ok      ok    ok      ok    no
+ * =========================  ======  ====  ======  ====  ========
+ *
+ * \(1) delete must come after every schedule and cancel of the BH has
+ *     started to return: once the callback of its last schedule has
+ *     started (or the owner knows the schedule call returned), it is
+ *     safe, even while that schedule call is still returning on another
+ *     CPU.  Schedule or cancel after delete is misuse (warned, ignored).
+ * \(2) a schedule whose callback has started (or that returned) may
+ *     still be returning when the context is destroyed: that is safe.
+ *     Nothing may be scheduled on a context once its destroy started.
+ * \(3) a manual context is polled by one task at a time (nesting from
+ *     its callbacks is fine); a flush from another task takes the poll
+ *     over only while the owner does not poll, and the owner's poll then
+ *     waits for it.  A threaded context is polled only by its thread.
+ * \(4) destroy of a manual context waits for a poll that is returning,
+ *     and for one that waits while a flush polls on its behalf (that
+ *     poll then returns false without polling).  A bhq_poll() call that
+ *     starts once destroy may have started is a use after free: the
+ *     owner must know it will not poll again (a callback that a flush
+ *     ran cannot tell whether the owner is already waiting inside
+ *     bhq_poll() or only about to call it).
+ *
+ * Lifetimes behind (1) and (2): schedules run under rcu_read_lock(), BHs
+ * come from a SLAB_TYPESAFE_BY_RCU cache and contexts are freed after a
+ * grace period, so a schedule that is still returning never touches freed
+ * memory.  A callback's own data (its opaque pointer) is the user's: to
+ * free it, first make sure the callback can no longer start or run, with
+ * bhq_bh_cancel_sync() or bhq_ctx_flush().
  */
 #ifndef _BHQ_H
 #define _BHQ_H
@@ -98,7 +144,8 @@ struct bhq_bh {
  * @timeouts_zero: bhq_compute_timeout() results of 0
  * @timeouts_idle: bhq_compute_timeout() results of BHQ_IDLE_TIMEOUT_NS
  * @timeouts_infinite: bhq_compute_timeout() results of BHQ_TIMEOUT_INFINITE
- * @wakeups: schedules that woke the context's thread
+ * @wakeups: schedules (and deletes) that woke the context's thread from
+ *	its sleep; a wake_up_process() of a running thread is not counted
  * @live: BHs allocated on this context and not yet freed
  *
  * At rest (nothing pending) every schedule that enqueued a BH has been
@@ -124,8 +171,8 @@ struct bhq_stats {
 
 /**
  * bhq_ctx_create() - create a bottom-half context
- * @name: 1 to BHQ_CTX_NAME_MAX characters, no '/', unique among contexts;
- *	names the kthread and the debugfs directory
+ * @name: 1 to BHQ_CTX_NAME_MAX printable ASCII characters, no '/', unique
+ *	among contexts; names the kthread and the debugfs directory
  * @flags: 0 for a context served by its own kthread, or BHQ_CTX_MANUAL for
  *	one that its owner drives with bhq_poll()
  *
@@ -141,13 +188,20 @@ struct bhq_ctx *bhq_ctx_create(const char *name, unsigned int flags);
  *
  * Like destroy_workqueue(): every BH scheduled before the call runs (in
  * the context's own thread for a threaded context), and deleted BHs are
- * freed.  BHs still alive afterwards are a caller bug, reported once with
- * a warning naming a callback; they are leaked, never freed behind the
- * caller's back (bhq_bh_delete() still frees them).  Nothing may be
- * scheduled on @ctx once this has been called.
+ * freed.  Callbacks may schedule more while the context drains, but the
+ * drain is bounded: after 1000 polls a warning names a callback that
+ * keeps scheduling, and what is still pending is dequeued without running
+ * (it counts as cancelled), so destroy always returns.  BHs still alive
+ * afterwards are a caller bug, reported once with a warning naming a
+ * callback; they are leaked, never freed behind the caller's back
+ * (bhq_bh_delete() still frees them).  Nothing may be scheduled on @ctx
+ * once this has been called; a schedule that is still returning is fine.
+ * A manual context's destroy first waits until no task polls it.  The
+ * memory is freed after an RCU grace period.
  *
  * Context: process context, may sleep; not from a callback of @ctx, and
- * not for a per-CPU context (both warn and do nothing).
+ * not for a per-CPU context (both warn and do nothing).  Lockdep sees it
+ * as a flush: under a lock that a callback of @ctx takes, it reports.
  * Return: nothing.
  */
 void bhq_ctx_destroy(struct bhq_ctx *ctx);
@@ -160,7 +214,8 @@ void bhq_ctx_destroy(struct bhq_ctx *ctx);
  * kthread "bhq/@cpu" bound to @cpu while it is online, so a BH of an
  * online CPU's context runs on that CPU (during a hotplug transition of
  * @cpu it may run elsewhere).  While the CPU is offline the thread serves
- * the context from other CPUs; nothing is lost or stuck.
+ * the context from the housekeeping CPUs; nothing is lost or stuck.
+ * Userspace cannot change the threads' affinity.
  *
  * Context: any.
  * Return: the context, or NULL (with a warning) if @cpu is not possible.
@@ -172,11 +227,17 @@ struct bhq_ctx *bhq_cpu_ctx(unsigned int cpu);
  * @ctx: the context
  *
  * Queues a barrier BH behind everything pending (order is FIFO) and waits
- * for it.  A threaded context's thread runs it; a manual context is
- * polled by the caller.  BHs scheduled while flushing are not waited for.
+ * until it ran in a top-level poll, so callbacks that were running when
+ * it was called have returned too, nested polls or not.  BHs scheduled
+ * while flushing are not waited for.  A threaded context's thread runs
+ * the barrier.  Any task may flush a manual context: while nobody polls
+ * it the caller polls it (running its BHs in the caller's task); while
+ * its owner polls, the owner's next poll runs the barrier, and if the
+ * owner stops polling first the caller takes over within a jiffy.
  *
  * Context: process context, may sleep; calling it from a callback of @ctx
- * would deadlock, so it warns and returns at once.
+ * would deadlock, so it warns and returns at once.  Under a lock that a
+ * callback of @ctx takes, it may deadlock: lockdep reports it.
  * Return: nothing.
  */
 void bhq_ctx_flush(struct bhq_ctx *ctx);
@@ -212,9 +273,11 @@ struct bhq_bh *bhq_bh_new(struct bhq_ctx *ctx, bhq_func_t func, void *opaque);
  * @bh: the BH
  *
  * Lock-free and O(1).  A BH that is already pending is not queued again,
- * it runs once.  A BH scheduled while a poll runs (from a callback, or
- * from another CPU) runs in the next poll, never in the current one.  BHs
- * run in the order in which they were first scheduled.  The context's
+ * it runs once.  A BH that is not pending when it is scheduled while a
+ * poll runs (from a callback, or from another CPU) runs in a later poll,
+ * never in the current one; one still waiting in the current poll's slice
+ * just runs there.  BHs run in the order in which they were first
+ * scheduled.  The context's
  * thread is woken only when the pending list was empty or this is the
  * first non-idle BH while only idle ones were pending.  Scheduling an idle
  * pending BH with this function makes it non-idle.
@@ -245,7 +308,9 @@ void bhq_bh_schedule_idle(struct bhq_bh *bh);
  *
  * The BH will not run unless it is scheduled again.  If it is scheduled
  * again before a poll dequeued it, it keeps its original place in the
- * order.  Does not wait for a callback that already started.
+ * order.  It does not wait: a poll that dequeued the BH before the cancel
+ * (on another CPU) may still be about to call the callback, or be inside
+ * it, when this returns.  Use bhq_bh_cancel_sync() to wait for that.
  *
  * Context: any context except NMI; never sleeps.
  * Return: nothing.
@@ -253,13 +318,33 @@ void bhq_bh_schedule_idle(struct bhq_bh *bh);
 void bhq_bh_cancel(struct bhq_bh *bh);
 
 /**
+ * bhq_bh_cancel_sync() - cancel a BH and wait until its callback is done
+ * @bh: the BH
+ *
+ * As bhq_bh_cancel(), and returns only when the callback is neither
+ * pending nor running (as cancel_work_sync() and tasklet_kill() do), so
+ * the caller may then free what the callback uses, unless it schedules
+ * the BH again.  If a poll of the context is under way, this waits for a
+ * flush barrier (see bhq_ctx_flush()); if none is, it returns at once.
+ *
+ * Context: process context, may sleep.  From a callback of the BH's own
+ * context it returns at once, after a warning if it is the callback of
+ * @bh itself (or of an outer poll's), which would deadlock.
+ * Return: nothing.
+ */
+void bhq_bh_cancel_sync(struct bhq_bh *bh);
+
+/**
  * bhq_bh_delete() - cancel a BH and free it
  * @bh: the BH; NULL is ignored
  *
  * The BH is freed by the next poll of its context (or by its destroy),
  * never while its callback runs; a callback may delete its own BH.  The
- * caller must not touch @bh afterwards, and no schedule or cancel of @bh
- * may still be running on another CPU when it is deleted.
+ * caller must not touch @bh afterwards.  Every schedule and cancel of
+ * @bh must have been called before (see the table in the overview): a
+ * schedule still returning is fine.  Like bhq_bh_cancel(), it does not
+ * wait for a callback that is about to run or running on another CPU;
+ * call bhq_bh_cancel_sync() first if the callback's data is to be freed.
  *
  * Context: any context except NMI; never sleeps.
  * Return: nothing.
@@ -291,9 +376,10 @@ int bhq_schedule_oneshot(struct bhq_ctx *ctx, bhq_func_t func, void *opaque,
  * nested poll first runs what is left of the outer slices, then its own.
  * Cost: O(number of scheduled BHs), independent of how many exist.
  *
- * Context: process context.  For a manual context, by one task at a time;
- * for a threaded context, only from its own thread (its callbacks).  Other
- * callers get a warning and false.
+ * Context: process context, may sleep (callbacks may, and a poll waits
+ * while a flush from another task polls the context).  For a manual
+ * context, by one task at a time; for a threaded context, only from its
+ * own thread (its callbacks).  Other callers get a warning and false.
  * Return: true if a non-idle BH ran.
  */
 bool bhq_poll(struct bhq_ctx *ctx);

@@ -3,20 +3,32 @@
  * bhq contexts: creation and destruction, the kthread that polls a
  * threaded context, and the per-CPU contexts with CPU hotplug.
  *
- * CPU hotplug: a per-CPU context's thread is bound to its CPU while the
- * CPU is online.  When the CPU goes offline the thread is unbound and
- * keeps serving the context from the remaining CPUs, as workqueue does
- * for the pools of an offline CPU, so nothing scheduled on it is stuck;
- * when the CPU comes back the thread is bound to it again.
+ * CPU hotplug: every per-CPU context's thread is bound with kthread_bind()
+ * when it is created, online CPU or not, so userspace can never move it
+ * (PF_NO_SETAFFINITY).  While its CPU is offline the thread serves the
+ * context from the housekeeping CPUs (never from isolated ones), as
+ * workqueue does for the pools of an offline CPU, so nothing scheduled on
+ * it is stuck; when the CPU comes back the thread is moved back to it.
+ *
+ * Lifetimes: destroy drains the context, stops its thread and then frees
+ * the context only after an RCU grace period, because a schedule that
+ * published its BH before the destroy may still be returning and reading
+ * the context (see "Lifetimes" in bhq_queue.c).  The context holds a
+ * reference on its thread until then, for the same schedule's
+ * wake_up_process().
  */
 
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/ctype.h>
 #include <linux/err.h>
 #include <linux/export.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/isolation.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -68,9 +80,10 @@ static int bhq_thread_fn(void *arg)
 
 		/*
 		 * Busy: poll again without the barrier of set_current_state().
-		 * Only a decision to sleep needs it; it is taken below.
+		 * Only a decision to sleep needs it; it is taken below.  A BH
+		 * that keeps re-scheduling itself must not keep destroy out.
 		 */
-		if (bhq_work_pending(ctx)) {
+		if (bhq_work_pending(ctx) && !kthread_should_stop()) {
 			__bhq_poll(ctx);
 			cond_resched();
 			continue;
@@ -87,15 +100,27 @@ static int bhq_thread_fn(void *arg)
 	}
 	__set_current_state(TASK_RUNNING);
 	/* destroy: everything scheduled before it runs in this thread. */
+	bhq_ctx_claim(ctx);
 	bhq_ctx_drain(ctx);
 	return 0;
+}
+
+/* Printable ASCII only: the name is a thread's and a directory's. */
+static bool bhq_ctx_name_printable(const char *name)
+{
+	for (; *name; name++) {
+		if (!isascii(*name) || !isprint(*name))
+			return false;
+	}
+	return true;
 }
 
 static bool bhq_ctx_name_valid(const char *name)
 {
 	size_t len = name ? strnlen(name, BHQ_CTX_NAME_MAX + 1) : 0;
 
-	return len && len <= BHQ_CTX_NAME_MAX && !strchr(name, '/') &&
+	return len && len <= BHQ_CTX_NAME_MAX &&
+	       bhq_ctx_name_printable(name) && !strchr(name, '/') &&
 	       strcmp(name, ".") && strcmp(name, "..") &&
 	       strcmp(name, "summary") && strcmp(name, "version") &&
 	       strcmp(name, "misuse");
@@ -129,13 +154,38 @@ static struct bhq_ctx *bhq_ctx_alloc(const char *name, int cpu)
 	bhq_ctx_init_queue(ctx);
 	ctx->cpu = cpu;
 	strscpy(ctx->name, name, sizeof(ctx->name));
+	lockdep_register_key(&ctx->lockdep_key);
+	lockdep_init_map(&ctx->lockdep_map, ctx->name, &ctx->lockdep_key, 0);
 	return ctx;
 }
 
-static void bhq_ctx_free(struct bhq_ctx *ctx)
+static void bhq_ctx_free_rcu(struct rcu_head *rcu)
 {
+	struct bhq_ctx *ctx = container_of(rcu, struct bhq_ctx, rcu);
+
+	if (ctx->thread)
+		put_task_struct(ctx->thread);
 	free_percpu(ctx->counters);
 	kfree(ctx);
+}
+
+/*
+ * Free a context nobody polls any more, after a grace period: schedules
+ * that published a BH on it may still be returning (their read-side
+ * sections end before the callback runs).  bhq_exit() waits for the
+ * callbacks with rcu_barrier().
+ */
+static void bhq_ctx_free(struct bhq_ctx *ctx)
+{
+	lockdep_unregister_key(&ctx->lockdep_key);
+	call_rcu(&ctx->rcu, bhq_ctx_free_rcu);
+}
+
+/* Make @thread the context's, with a reference for bhq_ctx_free_rcu(). */
+static void bhq_ctx_set_thread(struct bhq_ctx *ctx, struct task_struct *thread)
+{
+	get_task_struct(thread);
+	ctx->thread = thread;
 }
 
 /* Make @ctx visible: in the list of contexts and in debugfs. */
@@ -161,10 +211,10 @@ static void bhq_ctx_unregister(struct bhq_ctx *ctx)
 }
 
 /*
- * Drain a threaded context in its thread and stop the thread, or drain a
- * manual context here.  The flush comes first because kthread_stop() on a
- * thread that has not run yet never calls bhq_thread_fn(), which would
- * skip the thread's own drain.
+ * Drain a threaded context in its thread and stop the thread, or claim a
+ * manual context's poll role for good and drain it here.  The flush comes
+ * first because kthread_stop() on a thread that has not run yet never
+ * calls bhq_thread_fn(), which would skip the thread's own drain.
  */
 static void bhq_ctx_teardown(struct bhq_ctx *ctx)
 {
@@ -173,6 +223,9 @@ static void bhq_ctx_teardown(struct bhq_ctx *ctx)
 		bhq_flush_barrier(ctx);
 		kthread_stop(ctx->thread);
 	} else {
+		lock_map_acquire(&ctx->lockdep_map);
+		lock_map_release(&ctx->lockdep_map);
+		bhq_ctx_claim(ctx);
 		bhq_ctx_drain(ctx);
 	}
 	bhq_ctx_orphan_live(ctx);
@@ -207,7 +260,7 @@ struct bhq_ctx *bhq_ctx_create(const char *name, unsigned int flags)
 			err = PTR_ERR(thread);
 			goto err_free_ctx;
 		}
-		ctx->thread = thread;
+		bhq_ctx_set_thread(ctx, thread);
 	}
 
 	err = bhq_ctx_register(ctx);
@@ -268,12 +321,32 @@ static int bhq_cpu_online(unsigned int cpu)
 	return set_cpus_allowed_ptr(ctx->thread, cpumask_of(cpu));
 }
 
+/*
+ * Where a per-CPU context's thread runs while its CPU is offline: the
+ * CPUs that are neither isolated from the scheduler domains (isolcpus=)
+ * nor kept free of kernel threads (nohz_full=).  Set at load.
+ */
+static struct cpumask bhq_housekeeping_mask;
+
+static void bhq_housekeeping_init(void)
+{
+	if (!cpumask_and(&bhq_housekeeping_mask,
+			 housekeeping_cpumask(HK_TYPE_DOMAIN),
+			 housekeeping_cpumask(HK_TYPE_KTHREAD)))
+		cpumask_copy(&bhq_housekeeping_mask, cpu_possible_mask);
+}
+
+static const struct cpumask *bhq_offline_cpumask(void)
+{
+	return &bhq_housekeeping_mask;
+}
+
 static int bhq_cpu_offline(unsigned int cpu)
 {
 	struct bhq_ctx *ctx = per_cpu(bhq_cpu_ctxs, cpu);
 
 	/* Keep serving it from the other CPUs; see the top of this file. */
-	return set_cpus_allowed_ptr(ctx->thread, cpu_possible_mask);
+	return set_cpus_allowed_ptr(ctx->thread, bhq_offline_cpumask());
 }
 
 static int bhq_cpu_ctx_create(unsigned int cpu)
@@ -294,10 +367,18 @@ static int bhq_cpu_ctx_create(unsigned int cpu)
 		err = PTR_ERR(thread);
 		goto err_free_ctx;
 	}
-	ctx->thread = thread;
-	/* Offline CPUs' threads run unbound until bhq_cpu_online(). */
-	if (cpu_online(cpu))
-		kthread_bind(thread, cpu);
+	bhq_ctx_set_thread(ctx, thread);
+	/*
+	 * Bound whatever the CPU's state, for PF_NO_SETAFFINITY; an offline
+	 * CPU's thread then waits on the housekeeping CPUs for
+	 * bhq_cpu_online().
+	 */
+	kthread_bind(thread, cpu);
+	if (!cpu_online(cpu)) {
+		err = set_cpus_allowed_ptr(thread, bhq_offline_cpumask());
+		if (err)
+			goto err_stop_thread;
+	}
 
 	err = bhq_ctx_register(ctx);
 	if (err)
@@ -341,6 +422,7 @@ int bhq_cpu_ctxs_init(void)
 	unsigned int cpu;
 	int ret = 0;
 
+	bhq_housekeeping_init();
 	cpus_read_lock();
 	for_each_possible_cpu(cpu) {
 		ret = bhq_cpu_ctx_create(cpu);

@@ -8,10 +8,13 @@
 #include <linux/atomic.h>
 #include <linux/cache.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/xarray.h>
 
 #include "bhq.h"
+#include "bhq_compat.h"
 
 /*
  * API misuse: warn once per call site, count every time, and let the
@@ -36,6 +39,26 @@ long bhq_misuse_count(void);
 #endif
 
 /*
+ * CONFIG_BHQ_DEBUG: a delay (or, for KUnit, a hold) right after a schedule
+ * has published its BH, to widen the window in which the BH runs, is
+ * deleted, or its context is destroyed while the schedule call is still
+ * returning (bhq_debug.c).  Compiled out of normal builds.
+ */
+#ifdef CONFIG_BHQ_DEBUG
+void bhq_debug_after_publish(void);
+#if IS_ENABLED(CONFIG_KUNIT)
+void bhq_debug_set_publish_delay(unsigned int usecs);
+void bhq_debug_hold_next_publish(void);
+bool bhq_debug_publish_held(void);
+void bhq_debug_release_publish(void);
+#endif
+#else
+static inline void bhq_debug_after_publish(void)
+{
+}
+#endif
+
+/*
  * struct bhq_bh::flags.  Schedulers only set bits (atomic_fetch_or), the
  * poller clears them when it dequeues (atomic_fetch_andnot), cancel clears
  * SCHEDULED and NONIDLE.
@@ -47,6 +70,7 @@ long bhq_misuse_count(void);
 #define BHQ_BH_DELETED		BIT(4)	/* free it when dequeued */
 #define BHQ_BH_ONESHOT		BIT(5)	/* free it after it ran */
 #define BHQ_BH_ORPHANED		BIT(6)	/* its context was destroyed */
+#define BHQ_BH_BARRIER		BIT(7)	/* a flush barrier, see bhq_poll.c */
 
 /* What a dequeue clears: the BH may be queued again from then on. */
 #define BHQ_BH_DEQUEUE_MASK \
@@ -88,8 +112,12 @@ struct bhq_poll_frame;
  * @pending: scheduled BHs not yet carved off by a poll, newest first
  * @nonidle: a non-idle BH may be on @pending (set by schedulers, cleared
  *	by the poll that carves @pending off)
- * @poller: the task inside bhq_poll(), NULL when nobody polls
- * @thread: the kthread that polls, NULL for a manual context
+ * @poller: the task that owns the poll role, 0 when nobody does; tagged
+ *	with BHQ_POLLER_BORROWED while a flush borrows a manual context's
+ *	role, BHQ_POLLER_DYING once its destroy claimed it (bhq_poll.c,
+ *	"Ownership")
+ * @thread: the kthread that polls, NULL for a manual context; the
+ *	context holds a reference, dropped when the context is freed
  * @counters: per-CPU counters, indexed by enum bhq_stat
  * @slices: slices of active polls, oldest first (owner only)
  * @innermost: the innermost active poll (owner only)
@@ -97,9 +125,17 @@ struct bhq_poll_frame;
  * @depth: number of active polls (owner only)
  * @max_depth: deepest nesting seen (owner writes)
  * @bhs: live BHs made by bhq_bh_new(), to name them if they leak
+ * @entering: tasks inside bhq_poll_enter() of a manual context that have
+ *	not taken the role yet; destroy waits for them (bhq_ctx_claim())
+ * @owner_waits: a manual context's owner waits for a borrowing flush;
+ *	flushes then leave the role to it (bhq_poll.c, "Ownership")
  * @cpu: the CPU of a per-CPU context, -1 otherwise
  * @link: entry in the list of all contexts
  * @debugfs: the context's debugfs directory
+ * @rcu: frees the context after a grace period (bhq_ctx.c, "Lifetimes")
+ * @lockdep_map: acquired (recursive read) around callbacks and (write)
+ *	by flush and destroy, so lockdep sees their deadlocks
+ * @lockdep_key: @lockdep_map's class, one per context
  * @name: the context's name
  *
  * The first cache line is shared by every scheduler, the second belongs
@@ -108,7 +144,7 @@ struct bhq_poll_frame;
 struct bhq_ctx {
 	struct llist_head pending;
 	atomic_t nonidle;
-	struct task_struct *poller;
+	unsigned long poller;
 	struct task_struct *thread;
 	struct bhq_counters __percpu *counters;
 
@@ -119,27 +155,57 @@ struct bhq_ctx {
 	u64 max_depth;
 
 	struct xarray bhs;
+	atomic_t entering;
+	bool owner_waits;
 	int cpu;
 	struct list_head link;
 	struct dentry *debugfs;
+	struct rcu_head rcu;
+	/* Both are empty without CONFIG_LOCKDEP. */
+	struct lockdep_map lockdep_map;
+	struct lock_class_key lockdep_key;
 	char name[BHQ_CTX_NAME_MAX + 1];
 };
+
+/*
+ * Tags of ->poller (a task_struct is aligned far beyond 4 bytes): a manual
+ * context polled by a flush on its owner's behalf, or claimed for good by
+ * its destroy.
+ */
+#define BHQ_POLLER_BORROWED	1UL
+#define BHQ_POLLER_DYING	2UL
+#define BHQ_POLLER_TAGS		(BHQ_POLLER_BORROWED | BHQ_POLLER_DYING)
+
+/* The task in @poller, without the tags. */
+static inline struct task_struct *bhq_poller_task(unsigned long poller)
+{
+	return (struct task_struct *)(poller & ~BHQ_POLLER_TAGS);
+}
 
 static inline void bhq_count(struct bhq_ctx *ctx, enum bhq_stat stat)
 {
 	this_cpu_inc(ctx->counters->v[stat]);
 }
 
-/* bhq_queue.c */
+/* bhq_queue.c: the life cycle of a BH */
 int bhq_queue_init(void);
 void bhq_queue_exit(void);
 void bhq_ctx_init_queue(struct bhq_ctx *ctx);
+void bhq_bh_init(struct bhq_bh *bh, struct bhq_ctx *ctx, bhq_func_t func,
+		 void *opaque, unsigned int flags);
+void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set);
+void bhq_bh_requeue(struct bhq_ctx *ctx, struct bhq_bh *bh);
+void bhq_bh_free(struct bhq_ctx *ctx, struct bhq_bh *bh);
+void bhq_ctx_orphan_live(struct bhq_ctx *ctx);
+
+/* bhq_poll.c: ownership, slices, poll, drain and barriers */
 int __bhq_poll(struct bhq_ctx *ctx);
 bool bhq_work_pending(struct bhq_ctx *ctx);
+void bhq_ctx_claim(struct bhq_ctx *ctx);
 void bhq_ctx_drain(struct bhq_ctx *ctx);
-void bhq_ctx_orphan_live(struct bhq_ctx *ctx);
 void bhq_flush_barrier(struct bhq_ctx *ctx);
 bool bhq_in_own_callback(struct bhq_ctx *ctx);
+bool bhq_bh_running(struct bhq_ctx *ctx, struct bhq_bh *bh);
 
 /* bhq_ctx.c */
 int bhq_cpu_ctxs_init(void);

@@ -6,6 +6,7 @@
 
 #include <linux/init.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 
 #include "bhq_internal.h"
 
@@ -30,6 +31,7 @@ static int __init bhq_init(void)
 
 err_debugfs_exit:
 	bhq_debugfs_exit();
+	rcu_barrier();
 	bhq_queue_exit();
 	return err;
 }
@@ -39,6 +41,8 @@ static void __exit bhq_exit(void)
 	bhq_debugfs_del_summary();
 	bhq_cpu_ctxs_exit();
 	bhq_debugfs_exit();
+	/* The contexts are freed by RCU callbacks in this module's text. */
+	rcu_barrier();
 	bhq_queue_exit();
 }
 

@@ -62,12 +62,12 @@ static_assert(sizeof(struct bhq_stats) == BHQ_NR_STATS * sizeof(u64));
 atomic_long_t bhq_misuse_detected = ATOMIC_LONG_INIT(0);
 
 #if IS_ENABLED(CONFIG_KUNIT)
-/* For the misuse tests only, as EXPORT_SYMBOL_IF_KUNIT() would (6.2+). */
+/* For the misuse tests only. */
 long bhq_misuse_count(void)
 {
 	return atomic_long_read(&bhq_misuse_detected);
 }
-EXPORT_SYMBOL_NS_GPL(bhq_misuse_count, EXPORTED_FOR_KUNIT_TESTING);
+EXPORT_SYMBOL_IF_KUNIT(bhq_misuse_count);
 #endif
 
 static struct dentry *bhq_debugfs_root;

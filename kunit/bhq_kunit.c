@@ -873,6 +873,21 @@ static void bhq_test_gate_fn(void *opaque)
 	wait_for_completion_timeout(&g->open, BHQ_TEST_WAIT);
 }
 
+/* Wait (bounded) until @ctx's thread chose the infinite timeout @n times. */
+static bool bhq_test_wait_timeouts_infinite(struct bhq_ctx *ctx, u64 n)
+{
+	unsigned long deadline = jiffies + BHQ_TEST_WAIT;
+	struct bhq_stats s;
+
+	do {
+		bhq_ctx_get_stats(ctx, &s);
+		if (s.timeouts_infinite >= n)
+			return true;
+		usleep_range(100, 200);
+	} while (time_before(jiffies, deadline));
+	return false;
+}
+
 /*
  * Wakeups: the first BH on an empty list wakes the sleeping thread; BHs
  * scheduled while the thread polls (here: parked in a gate callback) do
@@ -895,6 +910,12 @@ static void bhq_test_threaded_wakeups(struct kunit *test)
 		bhs[i] = bhq_bh_new(ctx, bhq_test_count_fn, &c);
 		KUNIT_ASSERT_NOT_NULL(test, bhs[i]);
 	}
+	/*
+	 * The thread has gone to sleep once it chose the infinite timeout:
+	 * it does that in TASK_IDLE, so the wakeup below finds it asleep
+	 * (and is counted) whether or not it reached schedule() yet.
+	 */
+	KUNIT_ASSERT_TRUE(test, bhq_test_wait_timeouts_infinite(ctx, 1));
 	KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(ctx, bhq_test_gate_fn,
 						   &gate, GFP_KERNEL), 0);
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&gate.entered,

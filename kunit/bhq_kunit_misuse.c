@@ -13,8 +13,10 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/err.h>
+#include <linux/debug_locks.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
@@ -205,6 +207,74 @@ static void bhq_misuse_concurrent_polls(struct kunit *test)
 	bhq_ctx_destroy(c.ctx);
 }
 
+/* Misuse changes nothing: a cancel after delete leaves the flags alone. */
+static void bhq_misuse_cancel_after_delete(struct kunit *test)
+{
+	struct misuse_counter c = {};
+	struct bhq_ctx *ctx;
+	struct bhq_bh *bh;
+	int flags;
+
+	ctx = bhq_ctx_create("kunit-canceldel", BHQ_CTX_MANUAL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	bh = bhq_bh_new(ctx, misuse_count_fn, &c);
+	KUNIT_ASSERT_NOT_NULL(test, bh);
+	bhq_bh_schedule(bh);
+	bhq_bh_delete(bh);
+	flags = atomic_read(&bh->flags);
+	EXPECT_MISUSE(test, "bhq_bh_cancel() after bhq_bh_delete()",
+		      bhq_bh_cancel(bh));
+	KUNIT_EXPECT_EQ(test, atomic_read(&bh->flags), flags);
+	EXPECT_MISUSE(test, "bhq_bh_cancel_sync() after bhq_bh_delete()",
+		      bhq_bh_cancel_sync(bh));
+	KUNIT_EXPECT_EQ(test, atomic_read(&bh->flags), flags);
+	bhq_poll(ctx);
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.runs), 0);
+	bhq_ctx_destroy(ctx);
+}
+
+struct misuse_self {
+	struct bhq_bh *bh;
+	long misuse;		/* misuses the callback's call caused */
+	atomic_t runs;
+};
+
+static void misuse_cancel_sync_self_fn(void *opaque)
+{
+	struct misuse_self *m = opaque;
+	long before = bhq_misuse_count();
+
+	bhq_bh_cancel_sync(m->bh);
+	m->misuse = bhq_misuse_count() - before;
+	atomic_inc(&m->runs);
+}
+
+/*
+ * bhq_bh_cancel_sync() of a BH from its own callback would wait for
+ * itself: a warning, and it returns.  On a threaded context, so that the
+ * thread is the caller.
+ */
+static void bhq_misuse_cancel_sync_from_own_callback(struct kunit *test)
+{
+	struct misuse_self m = {};
+	struct bhq_ctx *ctx;
+
+	ctx = bhq_ctx_create("kunit-csself", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	m.bh = bhq_bh_new(ctx, misuse_cancel_sync_self_fn, &m);
+	KUNIT_ASSERT_NOT_NULL(test, m.bh);
+	kunit_info(test, "BHQ-EXPECTED-WARNING-BEGIN %s",
+		   "bhq_bh_cancel_sync() from its own callback");
+	bhq_bh_schedule(m.bh);
+	bhq_ctx_flush(ctx);
+	kunit_info(test, "BHQ-EXPECTED-WARNING-END");
+	KUNIT_EXPECT_EQ(test, atomic_read(&m.runs), 1);
+	KUNIT_EXPECT_EQ(test, m.misuse, 1);
+	expect_ctx_works(test, ctx);
+	bhq_bh_delete(m.bh);
+	bhq_ctx_destroy(ctx);
+}
+
 static void bhq_misuse_destroy_per_cpu_ctx(struct kunit *test)
 {
 	struct bhq_ctx *ctx = bhq_cpu_ctx(raw_smp_processor_id());
@@ -228,6 +298,8 @@ static const struct bad_name_case bad_name_cases[] = {
 	{ "name too long", "0123456789abcdef0123456789abcdef", BHQ_CTX_MANUAL,
 	  -EINVAL },
 	{ "reserved name", "summary", BHQ_CTX_MANUAL, -EINVAL },
+	{ "control character in name", "a\tb", BHQ_CTX_MANUAL, -EINVAL },
+	{ "non-ASCII name", "caf\xc3\xa9", BHQ_CTX_MANUAL, -EINVAL },
 	{ "name of a per-CPU context", "cpu0", BHQ_CTX_MANUAL, -EEXIST },
 	{ "unknown flag", "kunit-flag", 0x2, -EINVAL },
 };
@@ -250,14 +322,66 @@ static void bhq_misuse_ctx_create_rejects(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), before);
 }
 
+static DEFINE_MUTEX(misuse_lock);
+
+static void misuse_lock_fn(void *opaque)
+{
+	struct misuse_counter *c = opaque;
+
+	mutex_lock(&misuse_lock);
+	atomic_inc(&c->runs);
+	mutex_unlock(&misuse_lock);
+}
+
+/*
+ * A flush under a lock that a callback of the context takes can deadlock
+ * (the callback waits for the lock, the flush for the callback), even when
+ * it does not this time: lockdep must say so, as it does for
+ * flush_work().  Lockdep turns itself off after its first report, so this
+ * runs last, and the report is seen as debug_locks going to 0.
+ */
+static void bhq_misuse_flush_under_callback_lock_lockdep(struct kunit *test)
+{
+	struct misuse_counter c = {};
+	struct bhq_ctx *ctx;
+	struct bhq_bh *bh;
+
+	if (!IS_ENABLED(CONFIG_PROVE_LOCKING))
+		kunit_skip(test, "needs CONFIG_PROVE_LOCKING");
+	if (!debug_locks)
+		kunit_skip(test, "lockdep is already off");
+	ctx = bhq_ctx_create("kunit-lockdep", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	bh = bhq_bh_new(ctx, misuse_lock_fn, &c);
+	KUNIT_ASSERT_NOT_NULL(test, bh);
+	/* Lockdep learns that a callback of the context takes the lock. */
+	bhq_bh_schedule(bh);
+	bhq_ctx_flush(ctx);
+	KUNIT_EXPECT_EQ(test, atomic_read(&c.runs), 1);
+
+	kunit_info(test, "BHQ-EXPECTED-WARNING-BEGIN %s",
+		   "lockdep: bhq_ctx_flush() under a lock a callback takes");
+	mutex_lock(&misuse_lock);
+	bhq_ctx_flush(ctx);
+	mutex_unlock(&misuse_lock);
+	kunit_info(test, "BHQ-EXPECTED-WARNING-END");
+	KUNIT_EXPECT_EQ_MSG(test, debug_locks, 0, "lockdep saw no deadlock");
+	bhq_bh_delete(bh);
+	bhq_ctx_destroy(ctx);
+}
+
 static struct kunit_case bhq_misuse_cases[] = {
 	KUNIT_CASE(bhq_misuse_poll_threaded_from_foreign_task),
 	KUNIT_CASE(bhq_misuse_flush_from_own_callback),
 	KUNIT_CASE(bhq_misuse_destroy_with_live_bh),
 	KUNIT_CASE(bhq_misuse_schedule_after_delete),
 	KUNIT_CASE(bhq_misuse_concurrent_polls),
+	KUNIT_CASE(bhq_misuse_cancel_after_delete),
+	KUNIT_CASE(bhq_misuse_cancel_sync_from_own_callback),
 	KUNIT_CASE(bhq_misuse_destroy_per_cpu_ctx),
 	KUNIT_CASE_PARAM(bhq_misuse_ctx_create_rejects, bad_name_gen_params),
+	/* Last: lockdep is off after it. */
+	KUNIT_CASE(bhq_misuse_flush_under_callback_lock_lockdep),
 	{}
 };
 
@@ -270,4 +394,4 @@ kunit_test_suite(bhq_misuse_suite);
 
 MODULE_DESCRIPTION("KUnit tests for bhq: bad input and API misuse");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(BHQ_KUNIT_NS);

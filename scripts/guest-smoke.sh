@@ -1,8 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Runs inside the test guest (busybox sh): load bhq, run the demo load
-# through the per-CPU contexts, show the counters, check that they
-# reconcile, unload, and fail on any warning in the kernel log.
+# Runs inside the test guest (busybox sh): load bhq with CPU 1 offline,
+# check that userspace cannot move any per-CPU thread (the one of the
+# offline CPU included), bring CPU 1 back, run the demo load through the
+# per-CPU contexts (it checks that each BH ran on its context's CPU), show
+# the counters, check that they reconcile, unload, and fail on any warning
+# in the kernel log.
 D=/sys/kernel/debug/bhq
 fail() { echo "SMOKE FAIL: $*"; exit 1; }
 stat() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
@@ -15,9 +18,41 @@ reconcile() {
 	[ $((s - c)) -eq $((e + x)) ] || fail "counters of $1 do not reconcile"
 }
 
+# The pids of the per-CPU threads bhq/N.
+bhq_threads() {
+	for f in /proc/[0-9]*/comm; do
+		case "$(cat "$f" 2>/dev/null)" in
+		bhq/[0-9]*) p=${f#/proc/}; echo "${p%/comm}" ;;
+		esac
+	done
+}
+
+cpu1=/sys/devices/system/cpu/cpu1/online
+if [ -w $cpu1 ]; then
+	echo "+ echo 0 > $cpu1  (CPU 1 offline while bhq loads)"
+	echo 0 >$cpu1 || fail "cannot offline CPU 1"
+fi
 echo "+ insmod bhq.ko"
 insmod /bhq.ko || fail "insmod bhq.ko"
 ls $D
+n=0
+for p in $(bhq_threads); do
+	if taskset -p 1 "$p" >/dev/null 2>&1; then
+		fail "taskset moved $(cat /proc/$p/comm) (pid $p)"
+	fi
+	n=$((n + 1))
+done
+echo "taskset -p refused for all $n per-CPU threads"
+# One thread per possible CPU; the list reads like "0-3" or "0,2-5".
+possible=$(awk -F, '{ for (i = 1; i <= NF; i++) { split($i, r, "-");
+	n += (r[2] == "" ? 1 : r[2] - r[1] + 1) } } END { print n }' \
+	/sys/devices/system/cpu/possible)
+[ "$n" -eq "$possible" ] ||
+	fail "expected one bhq/N thread per possible CPU ($possible), found $n"
+if [ -w $cpu1 ]; then
+	echo "+ echo 1 > $cpu1"
+	echo 1 >$cpu1 || fail "cannot online CPU 1"
+fi
 echo "+ insmod bhq_demo.ko  (load through every per-CPU context)"
 insmod /bhq_demo.ko || fail "insmod bhq_demo.ko"
 dmesg | grep bhq_demo

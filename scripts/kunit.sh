@@ -7,8 +7,8 @@
 #   scripts/kunit.sh [um|qemu|kcsan] [kunit.py arguments...]
 #
 #   um     UML, one CPU (make kunit)
-#   qemu   x86_64 under QEMU, 4 vCPUs, lockdep, KASAN, kmemleak, debug
-#          objects (make kunit-qemu)
+#   qemu   x86_64 under QEMU, 4 vCPUs (CPU 3 isolated, for the hotplug
+#          suite), lockdep, KASAN, kmemleak, debug objects (make kunit-qemu)
 #   kcsan  the same with KCSAN instead of KASAN (make kunit-kcsan)
 #   link   only link the project into the tree (scripts/debug-kernel.sh)
 #
@@ -24,7 +24,14 @@ ensure_pkgs $BHQ_PKGS_BUILD
 ksrc=$(ensure_ksrc)
 
 # Link the project in (again: the clone may have moved) and hook it into
-# drivers/Kconfig and drivers/Makefile once.
+# drivers/Kconfig and drivers/Makefile once.  When the link moves to
+# another checkout, the objects built from the old one go: make compares
+# timestamps, and the new checkout's files may be older than them.
+if [ "$(readlink "$ksrc/drivers/bhq" 2>/dev/null)" != "$BHQ_TOP" ]; then
+	for b in kunit-um kunit-qemu kunit-kcsan debug-kernel; do
+		rm -rf "$BHQ_CACHE/$b/drivers/bhq"
+	done
+fi
 ln -sfn "$BHQ_TOP" "$ksrc/drivers/bhq"
 grep -q 'drivers/bhq/Kconfig' "$ksrc/drivers/Kconfig" ||
 	sed -i '$ s|^endmenu$|source "drivers/bhq/Kconfig"\n\nendmenu|' "$ksrc/drivers/Kconfig"
@@ -48,7 +55,8 @@ qemu | kcsan)
 	args+=(--arch=x86_64 --kunitconfig="$k/smp.config"
 		--kunitconfig="$detector"
 		--qemu_args="-smp 4 -m 2048 -accel tcg"
-		--kernel_args="bhq_kunit.min_cpus=4" --kernel_args=no_timer_check)
+		--kernel_args="bhq_kunit.min_cpus=4" --kernel_args=no_timer_check
+		--kernel_args=isolcpus=3)
 	expect=('smp: Brought up .* 4 CPUs' 'Lock dependency validator')
 	if [ "$profile" = qemu ]; then
 		expect+=('KernelAddressSanitizer initialized' 'kmemleak: Kernel memory leak detector')

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bhq debug knobs (CONFIG_BHQ_DEBUG): hooks that widen race windows so
+ * that tests can hit them, compiled out of normal builds.
+ *
+ *	bhq.debug_publish_delay_us	delay each schedule right after it
+ *					published its BH (0 to 100000 us)
+ *
+ * and, for the KUnit suites, a hold: the next schedule to publish a BH
+ * spins right after the publish until the test lets it go, so that a test
+ * knows, rather than hopes, that a schedule is still returning.
+ */
+
+#include <linux/atomic.h>
+#include <linux/delay.h>
+#include <linux/export.h>
+#include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/moduleparam.h>
+
+#include "bhq_internal.h"
+
+#define BHQ_DEBUG_DELAY_MAX_US	100000
+
+static unsigned int bhq_debug_publish_delay_us;
+
+static int bhq_debug_delay_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int usecs;
+	int err;
+
+	err = kstrtouint(val, 0, &usecs);
+	if (err)
+		return err;
+	if (usecs > BHQ_DEBUG_DELAY_MAX_US) {
+		pr_err("bhq: debug_publish_delay_us=%u: at most %u\n", usecs,
+		       BHQ_DEBUG_DELAY_MAX_US);
+		return -EINVAL;
+	}
+	WRITE_ONCE(bhq_debug_publish_delay_us, usecs);
+	return 0;
+}
+
+static const struct kernel_param_ops bhq_debug_delay_ops = {
+	.set = bhq_debug_delay_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(debug_publish_delay_us, &bhq_debug_delay_ops,
+		&bhq_debug_publish_delay_us, 0644);
+MODULE_PARM_DESC(debug_publish_delay_us,
+		 "CONFIG_BHQ_DEBUG: delay every schedule this long after it published its BH (0-100000)");
+
+/*
+ * Called by every schedule between publishing its BH and its last access
+ * to the BH or the context; a busy wait, as the caller may be in hardirq.
+ */
+/* Schedules still to be held, and whether one is held now. */
+static atomic_t bhq_debug_holds = ATOMIC_INIT(0);
+static atomic_t bhq_debug_held = ATOMIC_INIT(0);
+static bool bhq_debug_release;
+
+/* A hold never outlasts this, so a failed test cannot hang a CPU. */
+#define BHQ_DEBUG_HOLD_MAX_NS	(10 * NSEC_PER_SEC)
+
+static void bhq_debug_hold(void)
+{
+	u64 end = ktime_get_ns() + BHQ_DEBUG_HOLD_MAX_NS;
+
+	atomic_inc(&bhq_debug_held);
+	while (!READ_ONCE(bhq_debug_release) && ktime_get_ns() < end)
+		cpu_relax();
+	atomic_dec(&bhq_debug_held);
+}
+
+void bhq_debug_after_publish(void)
+{
+	unsigned int usecs = READ_ONCE(bhq_debug_publish_delay_us);
+
+	if (unlikely(atomic_read(&bhq_debug_holds)) &&
+	    atomic_dec_if_positive(&bhq_debug_holds) >= 0)
+		bhq_debug_hold();
+	if (likely(!usecs))
+		return;
+	mdelay(usecs / USEC_PER_MSEC);
+	udelay(usecs % USEC_PER_MSEC);
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Hold the next schedule that publishes a BH, until the release. */
+void bhq_debug_hold_next_publish(void)
+{
+	WRITE_ONCE(bhq_debug_release, false);
+	atomic_set(&bhq_debug_holds, 1);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_hold_next_publish);
+
+/* Is a schedule held now? */
+bool bhq_debug_publish_held(void)
+{
+	return atomic_read(&bhq_debug_held);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_publish_held);
+
+/* Let a held schedule go, and hold no more. */
+void bhq_debug_release_publish(void)
+{
+	atomic_set(&bhq_debug_holds, 0);
+	WRITE_ONCE(bhq_debug_release, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_release_publish);
+
+/* For the lifetime tests: set the delay, returning nothing to check. */
+void bhq_debug_set_publish_delay(unsigned int usecs)
+{
+	WRITE_ONCE(bhq_debug_publish_delay_us,
+		   min_t(unsigned int, usecs, BHQ_DEBUG_DELAY_MAX_US));
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_set_publish_delay);
+#endif

@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bhq poll: who may poll a context, slices and their dispatch, the O(1)
+ * timeout, flush barriers, and the drain of a dying context.
+ *
+ * Ownership
+ * ---------
+ * One task at a time owns a context's poll role, ctx->poller, and with
+ * it ctx->slices, ctx->innermost, ctx->depth and the right to free BHs.
+ * Nothing of that state is read before the role is taken.
+ *
+ * - A threaded context's role belongs to its thread, which takes it with
+ *   a plain store at each top-level poll; nobody else may poll it.
+ * - A manual context's role is taken with cmpxchg(0 -> task) by its
+ *   owner's bhq_poll(); by a flush (or a sync cancel) from another task,
+ *   which borrows it, tagged BHQ_POLLER_BORROWED, to run its barrier
+ *   while the owner does not poll; and by destroy, which claims it for
+ *   good, tagged BHQ_POLLER_DYING.  An owner that meets a borrower waits
+ *   until the borrower is done (the borrower wakes it); one that meets the
+ *   destroy returns without polling (its poll raced the destroy: the
+ *   callback that let the destroy go ahead ran in a flush); meeting
+ *   anyone else is misuse.  Destroy frees the context only once no task
+ *   is left in bhq_poll_enter() (ctx->entering, see bhq_ctx_claim()).  While
+ *   the owner waits (ctx->owner_waits), flushes do not borrow the role
+ *   again: they wait for the owner's poll to run their barriers, so a
+ *   stream of flushes cannot starve the owner.  That flag only decides
+ *   who goes first, never who may poll: a flush that misses it borrows
+ *   once more, and the owner waits once more.
+ * - The role is released with smp_store_release() at the end of the
+ *   top-level poll; the next owner's cmpxchg (or, for the thread, the
+ *   set_current_state() before its sleep, see bhq_kick()) pairs with it.
+ */
+
+#include <linux/bug.h>
+#include <linux/completion.h>
+#include <linux/export.h>
+#include <linux/jiffies.h>
+#include <linux/llist.h>
+#include <linux/lockdep.h>
+#include <linux/pid.h>
+#include <linux/printk.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/wait_bit.h>
+
+#include "bhq_internal.h"
+#include "bhq_trace.h"
+
+/*
+ * A slice of the pending list, carved off by one poll.  Lives on that
+ * poll's stack and is unlinked as soon as its last BH is dequeued, so
+ * ctx->slices holds exactly the slices with BHs still to dequeue.
+ */
+struct bhq_slice {
+	struct list_head link;
+	struct llist_node *first;
+};
+
+/*
+ * One active poll; frames of nested polls are chained.  @discard: skip
+ * every callback but barriers (the end of a drain that did not finish).
+ */
+struct bhq_poll_frame {
+	struct bhq_slice slice;
+	struct bhq_bh *running;
+	struct bhq_poll_frame *outer;
+	bool discard;
+};
+
+/* How many polls a dying context's drain makes before it gives up. */
+#define BHQ_DRAIN_MAX_POLLS	1000
+/* A destroy waiting for a manual context's poller says so after this. */
+#define BHQ_CLAIM_WARN_JIFFIES	(10 * HZ)
+
+/* --- ownership ----------------------------------------------------------- */
+
+/* Take a manual context's poll role, tagged with @tag; true if taken. */
+static bool bhq_poll_take(struct bhq_ctx *ctx, unsigned long tag)
+{
+	return !cmpxchg(&ctx->poller, 0, (unsigned long)current | tag);
+}
+
+/*
+ * Hand the role back.  Release pairs with the next manual poller's
+ * cmpxchg in bhq_poll_take() (it sees our slices and frames done) and
+ * with the acquire in bhq_bh_cancel_sync() (it sees our callbacks done).
+ * For the thread, the store also pairs with bhq_kick(): the
+ * set_current_state() before the thread's next bhq_compute_timeout()
+ * orders it before the re-check.  A borrower then wakes an owner that
+ * waits in bhq_poll_enter(); the full barrier pairs with the one of
+ * set_current_state() in that wait_var_event().
+ */
+static void bhq_poll_release(struct bhq_ctx *ctx)
+{
+	/* Our own value; other tasks only try (and fail) to cmpxchg it. */
+	unsigned long poller = READ_ONCE(ctx->poller);
+
+	/* Pairs with bhq_poll_take(), bhq_bh_cancel_sync(), bhq_kick(). */
+	smp_store_release(&ctx->poller, 0);
+	if (poller & BHQ_POLLER_BORROWED) {
+		/* Pairs with set_current_state() in bhq_poll_enter()'s wait. */
+		smp_mb();
+		wake_up_var(&ctx->poller);
+	}
+}
+
+/* The misuse of two tasks polling one manual context at once. */
+static void bhq_poll_misuse_busy(struct bhq_ctx *ctx, unsigned long owner)
+{
+	char comm[TASK_COMM_LEN];
+	struct task_struct *task = bhq_poller_task(owner);
+
+	/* The owner cannot be freed: the caller holds rcu_read_lock(). */
+	get_task_comm(comm, task);
+	bhq_misuse(true, "bhq: %s polled by %s/%d while %s/%d polls it\n",
+		   ctx->name, current->comm, task_pid_nr(current), comm,
+		   task_pid_nr(task));
+}
+
+/*
+ * Become the poller of @ctx, or find that we already are (nesting).
+ * Returns false after a warning on misuse, and quietly when the context's
+ * destroy has claimed the role meanwhile.
+ */
+static bool bhq_poll_enter(struct bhq_ctx *ctx)
+{
+	unsigned long owner;
+	bool entered;
+
+	if (bhq_misuse(!in_task(), "bhq: %s polled outside process context\n",
+		       ctx->name))
+		return false;
+	if (ctx->thread) {
+		if (bhq_misuse(ctx->thread != current,
+			       "bhq: %s polled by %s/%d, not by its own thread\n",
+			       ctx->name, current->comm, task_pid_nr(current)))
+			return false;
+		/* Only the thread gets here: no race to arbitrate. */
+		WRITE_ONCE(ctx->poller, (unsigned long)current);
+		return true;
+	}
+
+	/* Nested: only this task can have made itself the poller. */
+	if (bhq_poller_task(READ_ONCE(ctx->poller)) == current)
+		return true;
+	/*
+	 * Counted in before the cmpxchg, fully ordered: a destroy that has
+	 * claimed the role either sees us in @entering, or our cmpxchg sees
+	 * its claim.
+	 */
+	atomic_inc(&ctx->entering);
+	/* Store buffering with bhq_ctx_claim()'s cmpxchg and acquire read. */
+	smp_mb__after_atomic();
+	for (;;) {
+		/* The owner's task_struct outlives the read: see the misuse. */
+		rcu_read_lock();
+		owner = cmpxchg(&ctx->poller, 0, (unsigned long)current);
+		entered = !owner || bhq_poller_task(owner) == current;
+		if (!entered && !(owner & BHQ_POLLER_BORROWED)) {
+			if (!(owner & BHQ_POLLER_DYING))
+				bhq_poll_misuse_busy(ctx, owner);
+			rcu_read_unlock();
+			break;
+		}
+		rcu_read_unlock();
+		if (entered)
+			break;
+		/* A flush polls on our behalf; bhq_poll_release() wakes us. */
+		WRITE_ONCE(ctx->owner_waits, true);
+		wait_var_event(&ctx->poller, READ_ONCE(ctx->poller) != owner);
+		WRITE_ONCE(ctx->owner_waits, false);
+	}
+	/*
+	 * Our last access to a context that a destroy may free next: release
+	 * pairs with the acquire in bhq_ctx_claim().
+	 */
+	atomic_dec_return_release(&ctx->entering);
+	return entered;
+}
+
+/* Is current running a callback of @ctx (or polling it)? */
+bool bhq_in_own_callback(struct bhq_ctx *ctx)
+{
+	return current == ctx->thread ||
+	       bhq_poller_task(READ_ONCE(ctx->poller)) == current;
+}
+
+/* Is @bh's callback running in an active poll of @ctx (owner only)? */
+bool bhq_bh_running(struct bhq_ctx *ctx, struct bhq_bh *bh)
+{
+	struct bhq_poll_frame *frame;
+
+	for (frame = ctx->innermost; frame; frame = frame->outer) {
+		if (frame->running == bh)
+			return true;
+	}
+	return false;
+}
+
+/* --- slices and dispatch ------------------------------------------------- */
+
+/*
+ * Carve the pending list off as a new slice, behind the slices of outer
+ * polls.  Clearing the flag before llist_del_all() is what keeps it
+ * right; see "The non-idle flag" in bhq_queue.c.
+ */
+static void bhq_carve_slice(struct bhq_ctx *ctx, struct bhq_slice *slice)
+{
+	struct llist_node *first;
+	bool nonidle = false;
+
+	/*
+	 * Pairs with bhq_mark_nonidle().  Reading 0 clears nothing, so
+	 * needs no ordering: a scheduler that sets the flag meanwhile
+	 * leaves it set for the next poll.
+	 */
+	if (atomic_read(&ctx->nonidle))
+		nonidle = atomic_xchg(&ctx->nonidle, 0);
+
+	/*
+	 * A plain read spares the xchg of an empty list (nested polls); it is
+	 * ordered after the flag's xchg just as llist_del_all() would be.
+	 */
+	first = llist_empty(&ctx->pending) ? NULL : llist_del_all(&ctx->pending);
+	if (first) {
+		slice->first = llist_reverse_order(first);
+		list_add_tail(&slice->link, &ctx->slices);
+	}
+	/*
+	 * The BH that set the flag may sit in any active slice (it can have
+	 * been carved off by an earlier poll before it set the flag).
+	 */
+	if (nonidle && !list_empty(&ctx->slices))
+		WRITE_ONCE(ctx->slices_nonidle, true);
+}
+
+/* Take the next BH off the oldest slice; unlink the slice once empty. */
+static struct bhq_bh *bhq_slice_pop(struct bhq_ctx *ctx)
+{
+	struct bhq_slice *slice;
+	struct llist_node *node;
+
+	slice = list_first_entry_or_null(&ctx->slices, struct bhq_slice, link);
+	if (!slice)
+		return NULL;
+
+	node = slice->first;
+	slice->first = node->next;
+	if (!slice->first) {
+		list_del(&slice->link);
+		if (list_empty(&ctx->slices))
+			WRITE_ONCE(ctx->slices_nonidle, false);
+	}
+	return llist_entry(node, struct bhq_bh, node);
+}
+
+/*
+ * Turn PENDING off and return the flags the BH had.  Fully ordered: the
+ * read of bh->node.next in bhq_slice_pop() happens before a scheduler can
+ * see PENDING off and reuse the node (pairs with the fetch_or in
+ * bhq_bh_schedule_flags() and bhq_bh_delete()).
+ */
+static unsigned int bhq_bh_dequeue(struct bhq_bh *bh)
+{
+	return atomic_fetch_andnot(BHQ_BH_DEQUEUE_MASK, &bh->flags);
+}
+
+/*
+ * Free a deleted BH (or a oneshot that is skipped), unless its callback is
+ * still on the stack: deleted by its own callback, then a nested poll.
+ */
+static void bhq_bh_reap(struct bhq_ctx *ctx, struct bhq_bh *bh)
+{
+	if (unlikely(bhq_bh_running(ctx, bh)))
+		bhq_bh_requeue(ctx, bh);
+	else
+		bhq_bh_free(ctx, bh);
+}
+
+/* Run one callback, seen by lockdep as a reader of the context's map. */
+static void bhq_bh_run(struct bhq_ctx *ctx, struct bhq_poll_frame *frame,
+		       struct bhq_bh *bh)
+{
+	bhq_func_t func = bh->func;
+
+	frame->running = bh;
+	lock_map_acquire_read(&ctx->lockdep_map);
+	trace_bhq_execute_start(ctx, bh, func);
+	func(bh->opaque);
+	trace_bhq_execute_end(ctx, bh, func);
+	lock_map_release(&ctx->lockdep_map);
+	frame->running = NULL;
+}
+
+/*
+ * Run or skip one dequeued BH.  Returns true if a non-idle callback ran.
+ * After the callback returns, @bh is touched only when it is a oneshot:
+ * any other BH may have been deleted, or (a flush barrier) gone out of
+ * scope.
+ */
+static bool bhq_bh_dispatch(struct bhq_ctx *ctx, struct bhq_poll_frame *frame,
+			    struct bhq_bh *bh)
+{
+	unsigned int flags = bhq_bh_dequeue(bh);
+	bool nonidle = flags & BHQ_BH_NONIDLE;
+	bool run = (flags & (BHQ_BH_SCHEDULED | BHQ_BH_DELETED)) ==
+		   BHQ_BH_SCHEDULED;
+
+	if (unlikely(frame->discard) && !(flags & BHQ_BH_BARRIER))
+		run = false;
+	if (!run) {
+		if (flags & BHQ_BH_COUNTED)
+			bhq_count(ctx, BHQ_STAT_CANCELLED);
+		if (flags & (BHQ_BH_DELETED | BHQ_BH_ONESHOT))
+			bhq_bh_reap(ctx, bh);
+		return false;
+	}
+	/*
+	 * A flush waits for the callbacks that were running to return, so a
+	 * barrier met by a nested poll runs in a later, top-level one.
+	 */
+	if (unlikely(flags & BHQ_BH_BARRIER) && ctx->depth > 1) {
+		bhq_bh_requeue(ctx, bh);
+		return false;
+	}
+
+	bhq_bh_run(ctx, frame, bh);
+	bhq_count(ctx, BHQ_STAT_EXECUTED);
+	if (!nonidle)
+		bhq_count(ctx, BHQ_STAT_EXECUTED_IDLE);
+	if (flags & BHQ_BH_ONESHOT)
+		bhq_bh_free(ctx, bh);
+	return nonidle;
+}
+
+/* --- poll ---------------------------------------------------------------- */
+
+/*
+ * One poll by the owner of the role: carve a slice, then run every slice
+ * (the outer polls' first) to the end.  Returns true if a non-idle BH ran.
+ */
+static bool bhq_poll_owned(struct bhq_ctx *ctx, bool discard)
+{
+	struct bhq_poll_frame frame = {
+		.outer = ctx->innermost,
+		.discard = discard,
+	};
+	unsigned int dequeued = 0;
+	bool progress = false;
+	struct bhq_bh *bh;
+
+	ctx->innermost = &frame;
+	ctx->depth++;
+	bhq_count(ctx, BHQ_STAT_POLLS);
+	if (ctx->depth > 1)
+		bhq_count(ctx, BHQ_STAT_NESTED_POLLS);
+	if (ctx->depth > ctx->max_depth)
+		WRITE_ONCE(ctx->max_depth, ctx->depth);
+
+	trace_bhq_poll_start(ctx, ctx->depth, 0);
+	bhq_carve_slice(ctx, &frame.slice);
+	while ((bh = bhq_slice_pop(ctx))) {
+		progress |= bhq_bh_dispatch(ctx, &frame, bh);
+		dequeued++;
+	}
+	trace_bhq_poll_end(ctx, ctx->depth, dequeued);
+
+	ctx->innermost = frame.outer;
+	ctx->depth--;
+	if (progress)
+		bhq_count(ctx, BHQ_STAT_PROGRESS_POLLS);
+	return progress;
+}
+
+int __bhq_poll(struct bhq_ctx *ctx)
+{
+	bool progress;
+
+	if (!bhq_poll_enter(ctx))
+		return -EBUSY;
+	progress = bhq_poll_owned(ctx, false);
+	if (!ctx->depth)
+		bhq_poll_release(ctx);
+	return progress;
+}
+
+bool bhq_poll(struct bhq_ctx *ctx)
+{
+	might_sleep();
+	return __bhq_poll(ctx) > 0;
+}
+EXPORT_SYMBOL_GPL(bhq_poll);
+
+/*
+ * Would bhq_compute_timeout() say 0?  Uncounted, for the thread's busy
+ * loop; an answer of false is only a hint to go and check properly.
+ */
+bool bhq_work_pending(struct bhq_ctx *ctx)
+{
+	return READ_ONCE(ctx->slices_nonidle) || atomic_read(&ctx->nonidle);
+}
+
+s64 bhq_compute_timeout(struct bhq_ctx *ctx)
+{
+	s64 timeout;
+
+	/*
+	 * The flag first: if it reads 0 while a non-idle BH is being added,
+	 * its scheduler turns the flag on after us and wakes the thread.
+	 */
+	if (bhq_work_pending(ctx)) {
+		timeout = 0;
+		bhq_count(ctx, BHQ_STAT_TIMEOUTS_ZERO);
+	} else if (!llist_empty(&ctx->pending) || !list_empty(&ctx->slices)) {
+		timeout = BHQ_IDLE_TIMEOUT_NS;
+		bhq_count(ctx, BHQ_STAT_TIMEOUTS_IDLE);
+	} else {
+		timeout = BHQ_TIMEOUT_INFINITE;
+		bhq_count(ctx, BHQ_STAT_TIMEOUTS_INFINITE);
+	}
+	return timeout;
+}
+EXPORT_SYMBOL_GPL(bhq_compute_timeout);
+
+/* --- flush barriers and cancel_sync ------------------------------------- */
+
+struct bhq_barrier {
+	struct bhq_bh bh;
+	struct completion done;
+};
+
+static void bhq_barrier_fn(void *opaque)
+{
+	complete(opaque);
+}
+
+/*
+ * Run a manual context's pending BHs on its owner's behalf, until @done:
+ * borrow the poll role whenever nobody holds it and the owner does not
+ * wait for it.  While the owner polls, its next poll runs the barrier; if
+ * it stops polling first, we notice within a jiffy and take over.
+ * completion_done() takes the completion's lock, so the barrier's
+ * complete() is over when it says true.
+ */
+static void bhq_barrier_poll(struct bhq_ctx *ctx, struct completion *done)
+{
+	while (!completion_done(done)) {
+		if (!READ_ONCE(ctx->owner_waits) &&
+		    bhq_poll_take(ctx, BHQ_POLLER_BORROWED)) {
+			bhq_poll_owned(ctx, false);
+			bhq_poll_release(ctx);
+		} else if (wait_for_completion_timeout(done, 1)) {
+			/* It consumed the completion: done cannot say so. */
+			break;
+		}
+	}
+}
+
+/*
+ * Queue a barrier BH behind everything pending and wait until it ran.  The
+ * order is FIFO, so every BH scheduled before it has run by then, and a
+ * barrier runs only in a top-level poll (bhq_bh_dispatch()), so every
+ * callback that was running has returned too.  Only a oneshot is touched
+ * by the poll after its callback, so the barrier may go out of scope as
+ * soon as it completed.
+ *
+ * For lockdep, waiting here is taking the context's map for writing:
+ * from a callback (which holds it for reading) or under a lock that a
+ * callback takes, that is a deadlock, and lockdep says so.
+ */
+void bhq_flush_barrier(struct bhq_ctx *ctx)
+{
+	struct bhq_barrier barrier;
+
+	lock_map_acquire(&ctx->lockdep_map);
+	lock_map_release(&ctx->lockdep_map);
+
+	init_completion(&barrier.done);
+	bhq_bh_init(&barrier.bh, ctx, bhq_barrier_fn, &barrier.done,
+		    BHQ_BH_BARRIER);
+	bhq_bh_schedule_flags(&barrier.bh, BHQ_BH_NONIDLE);
+	if (ctx->thread)
+		wait_for_completion(&barrier.done);
+	else
+		bhq_barrier_poll(ctx, &barrier.done);
+}
+
+void bhq_bh_cancel_sync(struct bhq_bh *bh)
+{
+	struct bhq_ctx *ctx;
+
+	might_sleep();
+	if (bhq_misuse(atomic_read(&bh->flags) & BHQ_BH_DELETED,
+		       "bhq: BH %ps cancelled after bhq_bh_delete()\n", bh->func))
+		return;
+	ctx = bh->ctx;
+	bhq_bh_cancel(bh);
+
+	/* The poller itself: only its own stack can run the callback. */
+	if (bhq_in_own_callback(ctx)) {
+		bhq_misuse(bhq_bh_running(ctx, bh),
+			   "bhq: %s(%ps) from its own callback would deadlock\n",
+			   __func__, bh->func);
+		return;
+	}
+	/*
+	 * Nobody polls: the callback is not running, and the poll that
+	 * dequeues the BH later sees it cancelled.  A poller takes the role
+	 * (cmpxchg, or the thread's store) before its fully ordered
+	 * dequeue, and our cancel is fully ordered before this load: store
+	 * buffering, so one of the two sees the other.  Acquire pairs with
+	 * bhq_poll_release(): a poll that ended has its callbacks done.
+	 */
+	if (!smp_load_acquire(&ctx->poller))
+		return;
+	bhq_flush_barrier(ctx);
+}
+EXPORT_SYMBOL_GPL(bhq_bh_cancel_sync);
+
+/* --- a dying context ----------------------------------------------------- */
+
+/*
+ * Take the poll role of a dying context for good: its drain and its free
+ * must not run under another poller.  The thread just takes it.  A manual
+ * context's owner may still be returning from a poll whose callback told
+ * the destroyer to go ahead, or be waiting in bhq_poll_enter() for a
+ * flush whose callback did: wait for both, and say so if that takes long.
+ */
+static void bhq_ctx_claim_wait(struct bhq_ctx *ctx, unsigned long *waited)
+{
+	if (++*waited == BHQ_CLAIM_WARN_JIFFIES)
+		pr_warn("bhq: context %s: destroy still waits for the task polling it\n",
+			ctx->name);
+	schedule_timeout_uninterruptible(1);
+}
+
+void bhq_ctx_claim(struct bhq_ctx *ctx)
+{
+	unsigned long waited = 0;
+
+	if (ctx->thread) {
+		WRITE_ONCE(ctx->poller, (unsigned long)current);
+		return;
+	}
+	/* Fully ordered: pairs with the owner's count in bhq_poll_enter(). */
+	while (!bhq_poll_take(ctx, BHQ_POLLER_DYING))
+		bhq_ctx_claim_wait(ctx, &waited);
+	while (atomic_read_acquire(&ctx->entering))
+		bhq_ctx_claim_wait(ctx, &waited);
+}
+
+/* The callback of the newest pending BH (the caller owns the role). */
+static bhq_func_t bhq_newest_pending_func(struct bhq_ctx *ctx)
+{
+	struct llist_node *first = READ_ONCE(ctx->pending.first);
+
+	return first ? llist_entry(first, struct bhq_bh, node)->func : NULL;
+}
+
+/*
+ * Poll a claimed, dying context until nothing is pending; a top-level
+ * poll leaves no slices.  Callbacks may schedule more meanwhile, as with
+ * drain_workqueue(); but the drain is bounded, so that destroy returns:
+ * after BHQ_DRAIN_MAX_POLLS polls it names a callback that keeps
+ * scheduling and dequeues the rest without running it (barriers still
+ * run, so no flush waits forever).
+ */
+void bhq_ctx_drain(struct bhq_ctx *ctx)
+{
+	unsigned int polls = 0;
+
+	while (!llist_empty(&ctx->pending)) {
+		if (polls++ < BHQ_DRAIN_MAX_POLLS) {
+			bhq_poll_owned(ctx, false);
+			continue;
+		}
+		bhq_misuse(true, "bhq: %s not drained by %u polls, %ps keeps scheduling\n",
+			   ctx->name, BHQ_DRAIN_MAX_POLLS,
+			   bhq_newest_pending_func(ctx));
+		while (!llist_empty(&ctx->pending))
+			bhq_poll_owned(ctx, true);
+	}
+}

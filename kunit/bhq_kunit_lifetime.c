@@ -1,0 +1,837 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for bhq's lifetimes and ownership: where one party's life
+ * ends while another is still inside bhq.  A schedule that is still
+ * returning when its callback runs and the context is destroyed, or the
+ * BH deleted; a second task flushing or destroying a manual context while
+ * its owner polls; a destroy against a callback that never stops
+ * scheduling; a sync cancel against a callback that sleeps.
+ *
+ * A schedule is made to stay in the race window with CONFIG_BHQ_DEBUG's
+ * hold right after it published its BH (cases that need it are skipped
+ * without it).  What the
+ * old code did wrong here was a use after free that only KASAN sees (make
+ * kunit-qemu), a hang (every wait here is bounded, and a case that would
+ * hang fails instead), or a false misuse warning (counted).
+ */
+
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+
+#include "bhq_internal.h"
+
+#define LT_WAIT			(10 * HZ)
+/*
+ * The hold cases need the knob, and a second CPU: on one CPU nothing
+ * else runs while a schedule spins in its hold (make kunit-qemu).
+ */
+static void lt_need_debug(struct kunit *test)
+{
+	if (!IS_ENABLED(CONFIG_BHQ_DEBUG))
+		kunit_skip(test, "needs CONFIG_BHQ_DEBUG");
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+}
+
+#ifdef CONFIG_BHQ_DEBUG
+/*
+ * Hold the next schedule right after its publish, then start @scheduler;
+ * true once its schedule is held: it is certainly still returning.
+ */
+static bool lt_hold_next_schedule(struct task_struct *scheduler)
+{
+	unsigned long end = jiffies + LT_WAIT;
+
+	bhq_debug_hold_next_publish();
+	wake_up_process(scheduler);
+	while (!bhq_debug_publish_held()) {
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(100, 200);
+	}
+	return true;
+}
+
+static void lt_release(void)
+{
+	bhq_debug_release_publish();
+}
+#else
+static bool lt_hold_next_schedule(struct task_struct *scheduler)
+{
+	return false;
+}
+
+static void lt_release(void)
+{
+}
+#endif
+
+/*
+ * Every case lets a held schedule go, even after a failed assertion, and
+ * leaves the test task free to run anywhere again.
+ */
+static void lt_exit(struct kunit *test)
+{
+	lt_release();
+	set_cpus_allowed_ptr(current, cpu_possible_mask);
+}
+
+/* Start a kthread running @fn(@arg) and keep a reference to it. */
+static struct task_struct *lt_run(struct kunit *test, int (*fn)(void *),
+				  void *arg, const char *name)
+{
+	struct task_struct *t = kthread_create(fn, arg, "%s", name);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	get_task_struct(t);
+	wake_up_process(t);
+	return t;
+}
+
+static void lt_reap(struct task_struct *t)
+{
+	kthread_stop(t);
+	put_task_struct(t);
+}
+
+/* Wait (bounded) until a BH is on @ctx's pending list. */
+static bool lt_wait_pending(struct bhq_ctx *ctx)
+{
+	unsigned long end = jiffies + LT_WAIT;
+
+	while (llist_empty(&ctx->pending)) {
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(100, 200);
+	}
+	return true;
+}
+
+/* A kthread's body that returns only when told to stop. */
+static void lt_park_until_stopped(void)
+{
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+}
+
+/* --- 1. a schedule still returning ------------------------------------ */
+
+/*
+ * The context's thread runs on one CPU (with the test) and the scheduler
+ * on another.  The thread is kept in a gate callback until the scheduler
+ * has published its BH, then runs it at once in a nested poll, without
+ * being woken: while the schedule call is held after its publish.
+ *
+ * Hardirq schedulers are left to the torture's destroy mode (an hrtimer
+ * producer, under KASAN on the debug kernel): holding a schedule in
+ * hardirq here keeps its CPU's interrupts off, and the destroy that waits
+ * for it (lockdep's key removal) then stalled for tens of seconds after
+ * the release under TCG, which this case cannot tell from a bug.
+ */
+struct lt_returning {
+	struct bhq_ctx *ctx;
+	struct bhq_bh *bh;
+	bool idle;
+	struct completion ran;
+	struct completion scheduled;	/* the schedule call returned */
+	struct completion destroyed;	/* bhq_ctx_destroy() returned */
+};
+
+static void lt_gate_fn(void *opaque)
+{
+	struct lt_returning *r = opaque;
+
+	if (!lt_wait_pending(r->ctx))
+		return;
+	bhq_poll(r->ctx);
+	/* A BH its callback deleted is freed here, not after a timer. */
+	bhq_poll(r->ctx);
+}
+
+static void lt_ran_fn(void *opaque)
+{
+	struct lt_returning *r = opaque;
+
+	complete(&r->ran);
+}
+
+static int lt_scheduler_thread(void *arg)
+{
+	struct lt_returning *r = arg;
+
+	if (r->idle)
+		bhq_bh_schedule_idle(r->bh);
+	else
+		bhq_bh_schedule(r->bh);
+	complete(&r->scheduled);
+	lt_park_until_stopped();
+	return 0;
+}
+
+/* A threaded context, a gate that holds its thread, a BH calling @fn. */
+static void lt_returning_init(struct kunit *test, struct lt_returning *r,
+			      const char *name, bhq_func_t fn)
+{
+	unsigned int cpu;
+
+	init_completion(&r->ran);
+	init_completion(&r->scheduled);
+	init_completion(&r->destroyed);
+	r->ctx = bhq_ctx_create(name, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(r->ctx));
+	cpu = cpumask_first(cpu_online_mask);
+	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current, cpumask_of(cpu)), 0);
+	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(r->ctx->thread,
+						   cpumask_of(cpu)), 0);
+	r->bh = bhq_bh_new(r->ctx, fn, r);
+	KUNIT_ASSERT_NOT_NULL(test, r->bh);
+	KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(r->ctx, lt_gate_fn, r,
+						   GFP_KERNEL), 0);
+}
+
+/* Start the scheduler on the next CPU, its schedule held after publish. */
+static struct task_struct *lt_returning_start(struct kunit *test,
+					      struct lt_returning *r)
+{
+	unsigned int cpu = cpumask_next(cpumask_first(cpu_online_mask),
+					cpu_online_mask);
+	struct task_struct *t;
+
+	t = kthread_create(lt_scheduler_thread, r, "bhq-lt-sched");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	kthread_bind(t, cpu);
+	get_task_struct(t);
+	if (!lt_hold_next_schedule(t))
+		KUNIT_FAIL(test, "the schedule was not held");
+	return t;
+}
+
+static int lt_destroy_returning_thread(void *arg)
+{
+	struct lt_returning *r = arg;
+
+	bhq_ctx_destroy(r->ctx);
+	complete(&r->destroyed);
+	lt_park_until_stopped();
+	return 0;
+}
+
+struct lt_returning_case {
+	const char *name;
+	bool idle;
+};
+
+static const struct lt_returning_case lt_returning_cases[] = {
+	{ "non-idle", false },
+	{ "idle", true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(lt_returning, lt_returning_cases, name);
+
+/*
+ * The callback runs while its schedule call is still returning; its owner
+ * then deletes the BH and destroys the context, as a user who waits for
+ * the callback may.  The returning schedule must not touch the freed
+ * context or BH (under KASAN the old code reported a use after free of
+ * the context here).
+ */
+static void bhq_lifetime_destroy_while_schedule_returns(struct kunit *test)
+{
+	const struct lt_returning_case *c = test->param_value;
+	struct lt_returning r = { .idle = c->idle };
+	struct task_struct *scheduler, *destroyer;
+
+	lt_need_debug(test);
+	lt_returning_init(test, &r, "kunit-returning", lt_ran_fn);
+	scheduler = lt_returning_start(test, &r);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&r.ran, LT_WAIT), 0);
+	/* The callback ran, and its schedule is still held after the publish. */
+	KUNIT_EXPECT_FALSE(test, completion_done(&r.scheduled));
+	bhq_bh_delete(r.bh);
+	/*
+	 * Destroy from another task, and let the schedule return once destroy
+	 * has returned, or after a while if it waits for the schedule (a
+	 * grace period: lockdep's key removal makes one).
+	 */
+	destroyer = lt_run(test, lt_destroy_returning_thread, &r,
+			   "bhq-lt-destroy");
+	wait_for_completion_timeout(&r.destroyed, 2 * HZ);
+	lt_release();
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&r.destroyed,
+							  3 * LT_WAIT), 0);
+	lt_reap(destroyer);
+
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&r.scheduled,
+							  LT_WAIT), 0);
+	lt_reap(scheduler);
+}
+
+/*
+ * The callback of an idle schedule deletes its own BH, and the thread's
+ * next poll frees it, while the idle schedule is still returning: its
+ * re-read of the BH's flags (bhq_nonidle_while_adding()) must read a
+ * struct bhq_bh, not freed memory (under KASAN the old code reported it).
+ */
+static void lt_delete_self_fn(void *opaque)
+{
+	struct lt_returning *r = opaque;
+
+	bhq_bh_delete(r->bh);
+	complete(&r->ran);
+}
+
+/* Wait (bounded) until every BH of @ctx is freed. */
+static bool lt_wait_no_live(struct bhq_ctx *ctx)
+{
+	unsigned long end = jiffies + LT_WAIT;
+	struct bhq_stats s;
+
+	for (;;) {
+		bhq_ctx_get_stats(ctx, &s);
+		if (!s.live)
+			return true;
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(100, 200);
+	}
+}
+
+static void bhq_lifetime_self_delete_while_idle_schedule_returns(struct kunit *test)
+{
+	struct lt_returning r = { .idle = true };
+	struct task_struct *scheduler;
+	long misuse = bhq_misuse_count();
+
+	lt_need_debug(test);
+	lt_returning_init(test, &r, "kunit-selfdel", lt_delete_self_fn);
+	scheduler = lt_returning_start(test, &r);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&r.ran, LT_WAIT), 0);
+	/* The gate (a oneshot) and the deleted BH are freed ... */
+	KUNIT_EXPECT_TRUE(test, lt_wait_no_live(r.ctx));
+	/* ... while the schedule is still returning. */
+	KUNIT_EXPECT_FALSE(test, completion_done(&r.scheduled));
+	lt_release();
+
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&r.scheduled,
+							  LT_WAIT), 0);
+	lt_reap(scheduler);
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), misuse);
+	bhq_ctx_destroy(r.ctx);
+}
+
+/* --- 2. a manual context and a second task ----------------------------- */
+
+/* The owner's rounds: at most this many, for at most LT_OWNER_TIME. */
+#define LT_OWNER_ROUNDS	5000
+#define LT_OWNER_TIME	(2 * HZ)
+
+struct lt_manual {
+	struct bhq_ctx *ctx;
+	struct bhq_bh *bh;
+	atomic_t runs;
+	unsigned int gen;		/* owner writes before each schedule */
+	unsigned int rounds;		/* the owner's schedules */
+	unsigned int seen_gen;		/* the callback's view of it */
+	atomic_t flushes;
+	bool owner_done;
+	struct completion flusher_done;
+	struct completion owner_exit;
+	struct completion inside;	/* a blocking callback started */
+	struct completion nested;	/* its nested poll returned */
+	struct completion release;	/* let it return */
+	struct completion finished;	/* the blocking callback returned */
+	struct completion started;	/* the second task is about to call */
+	struct completion returned;	/* the second task's call returned */
+	bool finished_at_return;
+};
+
+static void lt_count_fn(void *opaque)
+{
+	struct lt_manual *m = opaque;
+
+	WRITE_ONCE(m->seen_gen, READ_ONCE(m->gen));
+	atomic_inc(&m->runs);
+}
+
+/*
+ * The owner: schedule and poll, then keep polling (without scheduling)
+ * until the flusher is done, so that a flusher that depends on the owner
+ * to run its barrier is never left waiting by this test.
+ */
+static int lt_owner_thread(void *arg)
+{
+	struct lt_manual *m = arg;
+	unsigned long end = jiffies + LT_OWNER_TIME;
+	unsigned int i;
+
+	for (i = 1; i <= LT_OWNER_ROUNDS && time_before(jiffies, end); i++) {
+		WRITE_ONCE(m->gen, i);
+		bhq_bh_schedule(m->bh);
+		bhq_poll(m->ctx);
+		if (i % 64 == 0)
+			cond_resched();
+	}
+	m->rounds = i - 1;
+	WRITE_ONCE(m->owner_done, true);
+	end = jiffies + LT_WAIT;
+	while (!completion_done(&m->flusher_done) && time_before(jiffies, end)) {
+		bhq_poll(m->ctx);
+		usleep_range(50, 100);
+	}
+	complete(&m->owner_exit);
+	lt_park_until_stopped();
+	return 0;
+}
+
+static int lt_flusher_thread(void *arg)
+{
+	struct lt_manual *m = arg;
+
+	while (!READ_ONCE(m->owner_done)) {
+		bhq_ctx_flush(m->ctx);
+		atomic_inc(&m->flushes);
+		cond_resched();
+	}
+	complete(&m->flusher_done);
+	lt_park_until_stopped();
+	return 0;
+}
+
+static struct lt_manual *lt_manual_new(struct kunit *test, const char *name,
+				       bhq_func_t fn, unsigned int flags)
+{
+	struct lt_manual *m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	init_completion(&m->flusher_done);
+	init_completion(&m->owner_exit);
+	init_completion(&m->inside);
+	init_completion(&m->nested);
+	init_completion(&m->release);
+	init_completion(&m->finished);
+	init_completion(&m->started);
+	init_completion(&m->returned);
+	m->ctx = bhq_ctx_create(name, flags);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(m->ctx));
+	m->bh = bhq_bh_new(m->ctx, fn, m);
+	KUNIT_ASSERT_NOT_NULL(test, m->bh);
+	return m;
+}
+
+/*
+ * One task polls a manual context in a tight loop while another flushes
+ * it in a loop.  No false misuse warning, every schedule ran exactly once
+ * (none twice, the last one not lost), and the context's poll state is
+ * empty afterwards.  The old code read ctx->innermost before it owned the
+ * context: a flusher chained its frame to the owner's dead stack frame
+ * and left that pointer behind; and it warned of misuse.
+ */
+static void bhq_lifetime_owner_polls_while_another_task_flushes(struct kunit *test)
+{
+	struct lt_manual *m = lt_manual_new(test, "kunit-ownflush", lt_count_fn,
+					   BHQ_CTX_MANUAL);
+	long misuse = bhq_misuse_count();
+	struct task_struct *owner, *flusher;
+	struct bhq_stats s;
+
+	flusher = lt_run(test, lt_flusher_thread, m, "bhq-lt-flush");
+	owner = lt_run(test, lt_owner_thread, m, "bhq-lt-owner");
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&m->owner_exit,
+							  6 * LT_WAIT), 0);
+	KUNIT_EXPECT_TRUE_MSG(test, completion_done(&m->flusher_done),
+			      "poller %lx owner_waits %d depth %u pending %d",
+			      READ_ONCE(m->ctx->poller),
+			      READ_ONCE(m->ctx->owner_waits), m->ctx->depth,
+			      !llist_empty(&m->ctx->pending));
+	lt_reap(owner);
+	if (!completion_done(&m->flusher_done))
+		bhq_poll(m->ctx);	/* free the flusher, then fail */
+	lt_reap(flusher);
+	bhq_ctx_flush(m->ctx);
+
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), misuse);
+	kunit_info(test, "%u rounds of the owner, %d flushes", m->rounds,
+		   atomic_read(&m->flushes));
+	KUNIT_EXPECT_GT(test, m->rounds, 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(m->seen_gen), m->rounds);
+	bhq_ctx_get_stats(m->ctx, &s);
+	/* Every run is a schedule that did not coalesce, and vice versa. */
+	KUNIT_EXPECT_EQ(test, s.scheduled - atomic_read(&m->flushes) - 1,
+			(u64)m->rounds);
+	KUNIT_EXPECT_EQ(test, s.executed - atomic_read(&m->flushes) - 1,
+			(u64)atomic_read(&m->runs));
+	KUNIT_EXPECT_EQ(test, atomic_read(&m->runs), m->rounds);
+	KUNIT_EXPECT_EQ(test, s.coalesced, 0);
+	KUNIT_EXPECT_EQ(test, s.scheduled - s.coalesced, s.executed);
+	KUNIT_EXPECT_GT(test, atomic_read(&m->flushes), 0);
+	/* Nothing of a poll is left behind. */
+	KUNIT_EXPECT_NULL(test, m->ctx->innermost);
+	KUNIT_EXPECT_EQ(test, m->ctx->depth, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&m->ctx->slices));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(m->ctx->poller), 0);
+	bhq_bh_delete(m->bh);
+	bhq_ctx_destroy(m->ctx);
+}
+
+static void lt_block_fn(void *opaque)
+{
+	struct lt_manual *m = opaque;
+
+	complete(&m->inside);
+	wait_for_completion_timeout(&m->release, LT_WAIT);
+	atomic_inc(&m->runs);
+	complete(&m->finished);
+}
+
+/* The owner polls once: its callback blocks until released. */
+static int lt_poll_once_thread(void *arg)
+{
+	struct lt_manual *m = arg;
+
+	bhq_poll(m->ctx);
+	complete(&m->owner_exit);
+	lt_park_until_stopped();
+	return 0;
+}
+
+static int lt_flush_once_thread(void *arg)
+{
+	struct lt_manual *m = arg;
+
+	complete(&m->started);
+	bhq_ctx_flush(m->ctx);
+	WRITE_ONCE(m->finished_at_return, completion_done(&m->finished));
+	complete(&m->returned);
+	lt_park_until_stopped();
+	return 0;
+}
+
+/*
+ * A flush from a second task while the owner is inside its last poll:
+ * it waits for the owner's callback, then, as the owner never polls
+ * again, runs its barrier itself.  The old code warned of misuse and
+ * then waited for a poll that never came.
+ */
+static void bhq_lifetime_flush_from_second_task_after_last_poll(struct kunit *test)
+{
+	struct lt_manual *m = lt_manual_new(test, "kunit-lastpoll", lt_block_fn,
+					   BHQ_CTX_MANUAL);
+	struct task_struct *owner, *flusher;
+	long misuse = bhq_misuse_count();
+
+	bhq_bh_schedule(m->bh);
+	owner = lt_run(test, lt_poll_once_thread, m, "bhq-lt-once");
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->inside, LT_WAIT), 0);
+	flusher = lt_run(test, lt_flush_once_thread, m, "bhq-lt-flush1");
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->started, LT_WAIT), 0);
+	msleep(20);
+	/* The callback it waits for has not returned. */
+	KUNIT_EXPECT_FALSE(test, completion_done(&m->returned));
+	complete(&m->release);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&m->owner_exit,
+							  LT_WAIT), 0);
+
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&m->returned,
+							  LT_WAIT), 0);
+	if (!completion_done(&m->returned))
+		bhq_poll(m->ctx);	/* run its barrier, then fail */
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(m->finished_at_return));
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), misuse);
+	KUNIT_EXPECT_EQ(test, atomic_read(&m->runs), 1);
+	lt_reap(owner);
+	lt_reap(flusher);
+	bhq_bh_delete(m->bh);
+	bhq_ctx_destroy(m->ctx);
+}
+
+/* A callback that polls again (nested) once a flush barrier is pending. */
+static void lt_nest_fn(void *opaque)
+{
+	struct lt_manual *m = opaque;
+
+	complete(&m->inside);
+	/* The flusher's barrier is pending: the nested poll carves it. */
+	lt_wait_pending(m->ctx);
+	bhq_poll(m->ctx);
+	complete(&m->nested);
+	wait_for_completion_timeout(&m->release, LT_WAIT);
+	atomic_inc(&m->runs);
+	complete(&m->finished);
+}
+
+/*
+ * A flush from a second task while the owner is in a callback that polls
+ * again (nested): the nested poll meets the flush barrier, but the flush
+ * must also wait for the outer callback to return.  The old code warned
+ * of misuse and let the barrier run in the nested poll, so the flush
+ * returned while the callback still ran.
+ */
+static void bhq_lifetime_flush_waits_for_outer_callback(struct kunit *test)
+{
+	struct lt_manual *m = lt_manual_new(test, "kunit-nestflush", lt_nest_fn,
+					   BHQ_CTX_MANUAL);
+	struct task_struct *owner, *flusher;
+	long misuse = bhq_misuse_count();
+
+	bhq_bh_schedule(m->bh);
+	owner = lt_run(test, lt_poll_once_thread, m, "bhq-lt-nest");
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->inside, LT_WAIT), 0);
+	flusher = lt_run(test, lt_flush_once_thread, m, "bhq-lt-flush2");
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->nested, LT_WAIT), 0);
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, completion_done(&m->returned));
+	complete(&m->release);
+
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&m->returned,
+							  LT_WAIT), 0);
+	if (!completion_done(&m->returned))
+		bhq_poll(m->ctx);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(m->finished_at_return));
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), misuse);
+	KUNIT_EXPECT_EQ(test, atomic_read(&m->runs), 1);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&m->owner_exit,
+							  LT_WAIT), 0);
+	lt_reap(owner);
+	lt_reap(flusher);
+	bhq_bh_delete(m->bh);
+	bhq_ctx_destroy(m->ctx);
+}
+
+static int lt_destroy_thread(void *arg)
+{
+	struct lt_manual *m = arg;
+
+	complete(&m->started);
+	bhq_ctx_destroy(m->ctx);
+	WRITE_ONCE(m->finished_at_return, completion_done(&m->finished));
+	complete(&m->returned);
+	lt_park_until_stopped();
+	return 0;
+}
+
+/*
+ * Destroy of a manual context from a second task while the owner's poll
+ * is inside a callback: destroy waits for the poll to return before it
+ * drains and frees.  The old code's drain gave up (with a misuse warning)
+ * and freed the context under the poller (KASAN: use after free).
+ */
+static void bhq_lifetime_destroy_waits_for_poller(struct kunit *test)
+{
+	struct lt_manual *m = lt_manual_new(test, "kunit-destroypoll",
+					    lt_block_fn, BHQ_CTX_MANUAL);
+	struct task_struct *owner, *destroyer;
+	long misuse = bhq_misuse_count();
+
+	bhq_bh_schedule(m->bh);
+	owner = lt_run(test, lt_poll_once_thread, m, "bhq-lt-polled");
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->inside, LT_WAIT), 0);
+	/* The BH is deleted by its owner before destroy, as it must be. */
+	bhq_bh_delete(m->bh);
+	destroyer = lt_run(test, lt_destroy_thread, m, "bhq-lt-destroy");
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->started, LT_WAIT), 0);
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, completion_done(&m->returned));
+	complete(&m->release);
+
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&m->owner_exit,
+							  LT_WAIT), 0);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&m->returned,
+							  LT_WAIT), 0);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(m->finished_at_return));
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), misuse);
+	KUNIT_EXPECT_EQ(test, atomic_read(&m->runs), 1);
+	lt_reap(owner);
+	lt_reap(destroyer);
+}
+
+/* --- 3. destroy terminates --------------------------------------------- */
+
+struct lt_forever {
+	struct bhq_bh *bh;
+	struct bhq_ctx *ctx;
+	bool stop;
+	atomic_t runs;
+	struct completion returned;
+};
+
+static void lt_forever_fn(void *opaque)
+{
+	struct lt_forever *f = opaque;
+
+	atomic_inc(&f->runs);
+	if (!READ_ONCE(f->stop))
+		bhq_bh_schedule(f->bh);
+}
+
+static int lt_destroy_forever_thread(void *arg)
+{
+	struct lt_forever *f = arg;
+
+	bhq_ctx_destroy(f->ctx);
+	complete(&f->returned);
+	lt_park_until_stopped();
+	return 0;
+}
+
+/*
+ * Destroy of a threaded context whose BH re-schedules itself non-idle
+ * from its callback forever: destroy must return, naming the callback,
+ * rather than hang (the old thread's busy loop never looked at
+ * kthread_should_stop(), and its drain had no bound).  The BH, never
+ * deleted, is then reported as leaked, and deleting it frees it.
+ */
+static void bhq_lifetime_destroy_bounds_a_rescheduling_callback(struct kunit *test)
+{
+	struct lt_forever f = {};
+	struct task_struct *destroyer;
+	long misuse = bhq_misuse_count();
+	bool returned;
+
+	init_completion(&f.returned);
+	f.ctx = bhq_ctx_create("kunit-forever", 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f.ctx));
+	f.bh = bhq_bh_new(f.ctx, lt_forever_fn, &f);
+	KUNIT_ASSERT_NOT_NULL(test, f.bh);
+	bhq_bh_schedule(f.bh);
+
+	kunit_info(test, "BHQ-EXPECTED-WARNING-BEGIN a destroy that cannot drain");
+	destroyer = lt_run(test, lt_destroy_forever_thread, &f, "bhq-lt-forever");
+	returned = wait_for_completion_timeout(&f.returned, 3 * LT_WAIT);
+	if (!returned) {
+		/* Let the old code's destroy finish, and fail. */
+		WRITE_ONCE(f.stop, true);
+		wait_for_completion(&f.returned);
+	}
+	kunit_info(test, "BHQ-EXPECTED-WARNING-END");
+	KUNIT_EXPECT_TRUE_MSG(test, returned, "destroy did not return");
+	/* "not drained" and "destroyed with live BH". */
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count() - misuse, 2);
+	KUNIT_EXPECT_GE(test, atomic_read(&f.runs), 1000);
+	lt_reap(destroyer);
+	bhq_bh_delete(f.bh);
+}
+
+/* --- 4. bhq_bh_cancel_sync() ------------------------------------------- */
+
+static int lt_cancel_sync_thread(void *arg)
+{
+	struct lt_manual *m = arg;
+
+	complete(&m->started);
+	bhq_bh_cancel_sync(m->bh);
+	WRITE_ONCE(m->finished_at_return, completion_done(&m->finished));
+	complete(&m->returned);
+	lt_park_until_stopped();
+	return 0;
+}
+
+/*
+ * A callback that sleeps on one CPU; cancel from another.  The plain
+ * cancel returns while it runs; the sync cancel returns only once it has
+ * returned.  On a threaded and on a manual context.
+ */
+static void lt_cancel_sync_while_running(struct kunit *test, unsigned int flags)
+{
+	struct lt_manual *m = lt_manual_new(test, "kunit-cancelsync",
+					    lt_block_fn, flags);
+	struct task_struct *owner = NULL, *canceller;
+
+	bhq_bh_schedule(m->bh);
+	if (flags & BHQ_CTX_MANUAL)
+		owner = lt_run(test, lt_poll_once_thread, m, "bhq-lt-cspoll");
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->inside, LT_WAIT), 0);
+
+	bhq_bh_cancel(m->bh);
+	KUNIT_EXPECT_FALSE(test, completion_done(&m->finished));
+	canceller = lt_run(test, lt_cancel_sync_thread, m, "bhq-lt-cancel");
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->started, LT_WAIT), 0);
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, completion_done(&m->returned));
+	complete(&m->release);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&m->returned,
+							  LT_WAIT), 0);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(m->finished_at_return));
+	KUNIT_EXPECT_EQ(test, atomic_read(&m->runs), 1);
+	lt_reap(canceller);
+	if (owner) {
+		KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&m->owner_exit,
+								  LT_WAIT), 0);
+		lt_reap(owner);
+	}
+	bhq_bh_delete(m->bh);
+	bhq_ctx_destroy(m->ctx);
+}
+
+static void bhq_lifetime_cancel_sync_threaded(struct kunit *test)
+{
+	lt_cancel_sync_while_running(test, 0);
+}
+
+static void bhq_lifetime_cancel_sync_manual(struct kunit *test)
+{
+	lt_cancel_sync_while_running(test, BHQ_CTX_MANUAL);
+}
+
+/*
+ * A pending BH that nobody polls: the sync cancel returns at once (it
+ * does not run the context's other BHs), and the BH does not run later.
+ */
+static void bhq_lifetime_cancel_sync_pending(struct kunit *test)
+{
+	struct lt_manual *m = lt_manual_new(test, "kunit-cspending", lt_count_fn,
+					   BHQ_CTX_MANUAL);
+	struct bhq_bh *other;
+	struct bhq_stats s;
+
+	other = bhq_bh_new(m->ctx, lt_count_fn, m);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	bhq_bh_schedule(m->bh);
+	bhq_bh_schedule(other);
+	bhq_bh_cancel_sync(m->bh);
+	KUNIT_EXPECT_EQ(test, atomic_read(&m->runs), 0);
+	KUNIT_EXPECT_TRUE(test, bhq_poll(m->ctx));
+	KUNIT_EXPECT_EQ(test, atomic_read(&m->runs), 1);
+	bhq_ctx_get_stats(m->ctx, &s);
+	KUNIT_EXPECT_EQ(test, s.executed, 1);
+	KUNIT_EXPECT_EQ(test, s.cancelled, 1);
+	bhq_bh_delete(other);
+	bhq_bh_delete(m->bh);
+	bhq_ctx_destroy(m->ctx);
+}
+
+static struct kunit_case bhq_lifetime_cases[] = {
+	KUNIT_CASE_PARAM(bhq_lifetime_destroy_while_schedule_returns,
+			 lt_returning_gen_params),
+	KUNIT_CASE(bhq_lifetime_self_delete_while_idle_schedule_returns),
+	KUNIT_CASE(bhq_lifetime_owner_polls_while_another_task_flushes),
+	KUNIT_CASE(bhq_lifetime_flush_from_second_task_after_last_poll),
+	KUNIT_CASE(bhq_lifetime_flush_waits_for_outer_callback),
+	KUNIT_CASE(bhq_lifetime_destroy_waits_for_poller),
+	KUNIT_CASE(bhq_lifetime_destroy_bounds_a_rescheduling_callback),
+	KUNIT_CASE(bhq_lifetime_cancel_sync_threaded),
+	KUNIT_CASE(bhq_lifetime_cancel_sync_manual),
+	KUNIT_CASE(bhq_lifetime_cancel_sync_pending),
+	{}
+};
+
+static struct kunit_suite bhq_lifetime_suite = {
+	.name = "bhq_lifetime",
+	.exit = lt_exit,
+	.test_cases = bhq_lifetime_cases,
+};
+
+kunit_test_suite(bhq_lifetime_suite);
+
+MODULE_DESCRIPTION("KUnit tests for bhq: lifetimes, ownership and teardown");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(BHQ_KUNIT_NS);
