@@ -1,26 +1,42 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Model-check the schedule / poll / non-idle flag / sleep / wakeup protocol
-# of kmod/bhq_queue.c and kmod/bhq_ctx.c with spin: kmod/bhq_protocol.pml
-# and its variants, each against its expected outcome.  A model that must
-# hold gets a safety run (assertions, invariants, end states) and a run of
-# its ltl claim (pan -a); a broken variant must make the safety run report
-# an error.  Takes a few seconds.  Ends with "N passed, N failed", where
-# passed means "as expected", and exits non-zero on any surprise; the logs
-# and the error trails of a failed run stay in $BHQ_CACHE/spin.
+# Model-check bhq's protocols with spin, each model and its variants against
+# their expected outcome: kmod/bhq_protocol.pml, the schedule / poll /
+# non-idle flag / sleep / wakeup protocol of kmod/bhq_queue.c and
+# kmod/bhq_ctx.c; kmod/bhq_ownership.pml, the poll role of a manual context
+# (its owner's polls, a flush that borrows the role, cancel_sync, destroy)
+# in kmod/bhq_poll.c.  A model that must hold gets a safety run
+# (assertions, invariants, end states) and a run of its ltl claim (pan -a);
+# a broken variant must make the safety run report an error.  Takes a
+# minute or two.  Ends with "N passed, N failed", where passed means "as
+# expected", and exits non-zero on any surprise; the logs and the error
+# trails of a failed run stay in $BHQ_CACHE/spin.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ensure_pkgs spin gcc
 
-model=$BHQ_TOP/kmod/bhq_protocol.pml
-[ -f "$model" ] || die "no model at $model"
+protocol_model=$BHQ_TOP/kmod/bhq_protocol.pml
+ownership_model=$BHQ_TOP/kmod/bhq_ownership.pml
+for model in "$protocol_model" "$ownership_model"; do
+	[ -f "$model" ] || die "no model at $model"
+done
 mkdir -p "$BHQ_CACHE/spin"
 work=$(mktemp -d "$BHQ_CACHE/spin/run.XXXXXX")
 depth=100000
 
 passed=0
 failed=0
+
+# use_model FILE: the model that check() verifies from now on; sets
+# $model, $model_file (its name, which pan also gives the trail) and
+# $ltl_name (its ltl claim).
+use_model() {
+	model=$1
+	model_file=$(basename "$model")
+	ltl_name=$(sed -n 's/^ltl \([A-Za-z0-9_]*\).*/\1/p' "$model" | head -n 1)
+	say "spin $(spin -V | sed -n 's/^Spin Version \([^ ]*\).*/\1/p'): $model (work dir $work)"
+}
 
 # Milliseconds since the epoch.
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -36,19 +52,33 @@ result() {
 	fi
 }
 
-# What the first error of a pan log is about.
+# What the first error of a pan log is about (the property numbers are
+# those of the header of $model_file).
 what_failed() {
 	local line
 	line=$(grep -m 1 -E '^pan:[0-9]+: ' "$1" || true)
-	case $line in
+	case $model_file:$line in
 	*'max search depth too small'*)	echo "search depth $depth too small" ;;
-	*'invalid end state'*)		echo "P2: the thread is stuck (invalid end state)" ;;
-	*'acceptance cycle'*)		echo "P1: ltl no_lost_bh (acceptance cycle)" ;;
+	bhq_protocol.pml:*'invalid end state'*)
+		echo "P2: the thread is stuck (invalid end state)" ;;
+	bhq_protocol.pml:*'acceptance cycle'*)
+		echo "P1: ltl no_lost_bh (acceptance cycle)" ;;
+	bhq_ownership.pml:*'invalid end state'*)
+		echo "P2/P4: a task waits for ever (invalid end state)" ;;
+	bhq_ownership.pml:*'acceptance cycle'*)
+		echo "P2/P4: ltl terminates (acceptance cycle)" ;;
 	*in_carve*)			echo "P3: invariant FLAG_OK" ;;
 	*'tsleep!=3'*)			echo "P2: invariant SLEEP_INF_OK" ;;
 	*'tsleep==0'*)			echo "P3: invariant SLEEP_IDLE_OK" ;;
 	*'owed==0'*)			echo "P1: a BH is left in the quiescent state" ;;
-	'')				echo "no error reported" ;;
+	*'!(freed)||'*)			echo "P5: invariant FREE_OK, freed under a poll" ;;
+	*'!(freed)'*)			echo "P5: the owner touches the freed context" ;;
+	*'tdepth['*)			echo "P1: invariant MUTEX_OK, two tasks poll" ;;
+	*'polls<=2'*)			echo "P2: the flush never stops polling (polls <= 2)" ;;
+	*'(waitfor&live)==0'*)		echo "P2: the flush returned before what it waits for" ;;
+	*'cs_ret'*)			echo "P3: X's callback runs after cancel_sync (CANCEL_OK)" ;;
+	*'owner_misuse'*)		echo "P4: the owner reports a misuse" ;;
+	*:)				echo "no error reported" ;;
 	*)				echo "${line#pan:*: }" ;;
 	esac
 }
@@ -74,7 +104,7 @@ build() {
 }
 
 # run DIR NAME PANFLAGS...: run DIR/pan-NAME, output in DIR/NAME.log.  pan
-# writes the trail of an error, bhq_protocol.pml.trail, into DIR.
+# writes the trail of an error, $model_file.trail, into DIR.
 run() {
 	local dir=$1 name=$2
 	shift 2
@@ -86,9 +116,9 @@ run() {
 replay() {
 	local dir=$1
 	shift
-	(cd "$dir" && spin "$@" -t -p -g bhq_protocol.pml) >"$dir/trail.txt" 2>&1 || true
-	printf '%s/trail.txt (cd %s && spin %s-t -p -g bhq_protocol.pml)' \
-		"$dir" "$dir" "${*:+$* }"
+	(cd "$dir" && spin "$@" -t -p -g "$model_file") >"$dir/trail.txt" 2>&1 || true
+	printf '%s/trail.txt (cd %s && spin %s-t -p -g %s)' \
+		"$dir" "$dir" "${*:+$* }" "$model_file"
 }
 
 # check NAME EXPECT [SPIN_DEFINES...]: verify one variant of the model.
@@ -102,7 +132,7 @@ check() {
 	mkdir -p "$dir"
 	# A copy beside the trail, so that "spin -t" replays what was checked.
 	cp "$model" "$dir/"
-	if ! (cd "$dir" && spin "$@" -a bhq_protocol.pml) >"$dir/spin.log" 2>&1; then
+	if ! (cd "$dir" && spin "$@" -a "$model_file") >"$dir/spin.log" 2>&1; then
 		cat "$dir/spin.log" >&2
 		result 0 "$name: spin -a failed"
 		return 0
@@ -150,11 +180,11 @@ check() {
 		result 0 "$name: ltl run: ${ltl_errs:-?} error(s), first $(what_failed "$dir/ltl.log"); trail: $(replay "$dir" "$@")"
 		return 0
 	fi
-	result 1 "$name: 0 errors; $states states (safety), $ltl_states states (ltl no_lost_bh) ($(($(now_ms) - start)) ms)"
+	result 1 "$name: 0 errors; $states states (safety), $ltl_states states (ltl $ltl_name) ($(($(now_ms) - start)) ms)"
 }
 
-say "spin $(spin -V | sed -n 's/^Spin Version \([^ ]*\).*/\1/p'): $model (work dir $work)"
 start=$(now_ms)
+use_model "$protocol_model"
 # The model of kmod/bhq_queue.c as it is (REREAD_AFTER_ADD=1 by default).
 check bhq hold
 # Without the coalescing fix, bhq_nonidle_while_adding().
@@ -167,6 +197,26 @@ check callback safe -DREREAD_AFTER_ADD=1 -DIDLE_SCHEDULERS
 check naive-clear-callback fail -DREREAD_AFTER_ADD=1 -DIDLE_SCHEDULERS -DNAIVE_CLEAR
 check late-state fail -DREREAD_AFTER_ADD=1 -DLATE_STATE
 check no-flag-kick fail -DREREAD_AFTER_ADD=1 -DNO_FLAG_KICK
+
+use_model "$ownership_model"
+# The model of kmod/bhq_poll.c as it is, destroy while the owner waits in
+# bhq_poll_enter() for a flush included.
+check ownership hold
+# Broken variants, each a bug the C code once had or could have.
+check own-loop-after-wait fail -DLOOP_AFTER_WAIT
+check own-no-borrow-wake fail -DNO_BORROW_WAKE
+check own-wake-without-mb fail -DWAKE_WITHOUT_MB
+check own-cancel-sync-no-check-order fail -DCANCEL_SYNC_NO_CHECK_ORDER
+check own-barrier-in-nested fail -DBARRIER_IN_NESTED
+check own-poll-without-ownership fail -DPOLL_WITHOUT_OWNERSHIP
+check own-destroy-without-claim fail -DDESTROY_WITHOUT_CLAIM
+check own-no-entering-count fail -DNO_ENTERING_COUNT
+check own-count-after-cmpxchg fail -DCOUNT_AFTER_CMPXCHG
+check own-claim-untagged fail -DCLAIM_UNTAGGED
+check own-dying-is-misuse fail -DDYING_IS_MISUSE
+# Not a bug but the limit of the count: a callback run by a flush must not
+# start the destroy before the owner's bhq_poll() counted itself in.
+check own-go-while-owner-calls fail -DGO_WHILE_OWNER_CALLS
 
 say "spin-check: $(($(now_ms) - start)) ms"
 printf '%d passed, %d failed\n' "$passed" "$failed"
