@@ -152,7 +152,8 @@
  *   bound safe under TCG.  A non-idle BH that does not wake the thread
  *   waits only the 10 ms idle timeout, below any such bound: so such
  *   pairs are counted (probes_pairs, and probes_late when the non-idle BH
- *   ran only after the idle timeout), and more than half of at least
+ *   ran only after the idle timeout; not while the lifetime modes hold
+ *   the load off, see bt_hold_begin()), and more than half of at least
  *   BT_PROBE_MIN_PAIRS pairs late is a latency violation (scheduling
  *   noise makes about 5-15% late under the CI load; a missing wakeup
  *   over 90%).  The maximum latencies are reported.
@@ -205,6 +206,7 @@
 #include <linux/tracepoint.h>
 
 #include "bhq.h"
+#include "bhq_torture.h"
 
 static unsigned int seconds;
 module_param(seconds, uint, 0444);
@@ -258,8 +260,6 @@ static unsigned int stall_ms = 10000;
 module_param(stall_ms, uint, 0444);
 MODULE_PARM_DESC(stall_ms, "bound for any scheduled BH under load and for flushes (100-3600000, default 10000)");
 
-/* Reported in dmesg per kind of violation; the rest are only counted. */
-#define BT_REPORT_MAX		10
 /* Flush rounds at the end before the load is declared not quiescent. */
 #define BT_QUIESCE_ROUNDS	10
 /* Polls of a manual context before its barrier is declared stuck. */
@@ -540,6 +540,8 @@ static const char * const bt_status_names[] = {
  * @cpuhp_state: our dynamic hotplug state, 0 if not set up
  * @traced: bhq's poll and sleep tracepoints feed the checks
  * @stopping: producers and callbacks stop adding work
+ * @held: odd while the lifetime modes have bhq's publish delay on:
+ *	producers and callbacks add no work meanwhile, see bt_hold_begin()
  * @status: enum bt_status
  * @control: the thread that times the test and stops it
  * @probe_task: the latency probe
@@ -569,6 +571,7 @@ struct bt_state {
 	int cpuhp_state;
 	bool traced;
 	bool stopping;
+	atomic_t held;
 	enum bt_status status;
 	struct task_struct *control;
 	struct task_struct *probe_task;
@@ -644,6 +647,42 @@ static void bt_max(atomic64_t *max, u64 val)
 static u64 bt_stall_ns(void)
 {
 	return (u64)stall_ms * NSEC_PER_MSEC;
+}
+
+unsigned int bt_stall_ms(void)
+{
+	return stall_ms;
+}
+
+bool bt_irq_producers(void)
+{
+	return irq_producers;
+}
+
+/**
+ * bt_hold_begin() - hold the load off while bhq's publish delay is on
+ *
+ * CONFIG_BHQ_DEBUG's delay after a schedule published its BH is global:
+ * while a lifetime mode has it on, every schedule busy-waits it out, and
+ * our producers schedule from hardirq and with interrupts off, dozens at
+ * a time.  So they, and the callbacks' actions, skip their operations
+ * until bt_hold_end(); an operation already under way is delayed once.
+ *
+ * Context: process context, with bt_hold_end() in pairs.
+ */
+void bt_hold_begin(void)
+{
+	atomic_inc(&bt.held);
+}
+
+void bt_hold_end(void)
+{
+	atomic_inc(&bt.held);
+}
+
+bool bt_held(void)
+{
+	return atomic_read(&bt.held) & 1;
 }
 
 /* F1: did an operation with this mark precede the dequeue of callback @q? */
@@ -1178,7 +1217,7 @@ static void bt_cb_actions(struct bt_ctx *bc, struct bt_bh *b)
 {
 	u32 r = prandom_u32_state(&bc->rnd);
 
-	if (READ_ONCE(bt.stopping))
+	if (READ_ONCE(bt.stopping) || bt_held())
 		return;
 	if (b && !b->ordered)
 		bt_cb_self(b, r);
@@ -1350,6 +1389,8 @@ static void bt_random_op(struct bt_producer *p, gfp_t gfp)
 	unsigned int k = (r >> 8) % nr_bhs;
 	unsigned int sel = (r >> 16) % 100;
 
+	if (bt_held())
+		return;
 	if (sel < 50)
 		bt_free_op(p, bt_slot(p, false, ctx, k), r2);
 	else if (sel < 92)
@@ -1573,6 +1614,7 @@ static void bt_probe_schedule(struct bt_probe_bh *pb, bool idle, u64 *t0)
 static bool bt_probe_round(unsigned int round)
 {
 	struct bt_probe_bh *n = &bt.probe_nonidle, *i = &bt.probe_idle;
+	int held = atomic_read(&bt.held);
 	bool idle_ran;
 	u64 t0, t1;
 
@@ -1587,6 +1629,9 @@ static bool bt_probe_round(unsigned int round)
 		bt_probe_schedule(n, false, &t1);
 		if (!bt_probe_wait(n, t1, &bt.probe_max_nonidle_ns))
 			return false;
+		/* A delay window may have held the wakeup: not a pair. */
+		if (held & 1 || atomic_read(&bt.held) != held)
+			idle_ran = true;
 		if (!idle_ran)
 			bt_inc(BT_PROBES_PAIRS);
 		if (!idle_ran && n->ns_run - t0 >= BHQ_IDLE_TIMEOUT_NS)
@@ -1603,7 +1648,7 @@ static int bt_probe_thread(void *unused)
 	unsigned int round = 0;
 
 	while (!kthread_should_stop() && !READ_ONCE(bt.stopping)) {
-		if (!bt_probe_round(round++))
+		if (!bt_held() && !bt_probe_round(round++))
 			break;
 		usleep_range(5000, 10000);
 	}
