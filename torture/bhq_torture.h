@@ -10,6 +10,8 @@
 
 #include <linux/types.h>
 
+struct seq_file;
+
 /* Reported in dmesg per kind of violation; the rest are only counted. */
 #define BT_REPORT_MAX		10
 
@@ -20,5 +22,16 @@ bool bt_irq_producers(void);
 void bt_hold_begin(void);
 void bt_hold_end(void);
 bool bt_held(void);
+
+/* bhq_torture_lifetime.c */
+int lt_check_params(void);
+int lt_init(void);
+void lt_start(void);
+void lt_stop(void);
+void lt_free(void);
+u64 lt_ops(void);
+u64 lt_checks(void);
+unsigned long lt_nr_violations(void);
+void lt_stats_show(struct seq_file *m);
 
 #endif /* _BHQ_TORTURE_H */

@@ -44,6 +44,12 @@
  * - Callbacks on manual contexts nest bhq_poll() up to @max_nest deep, and
  *   a free BH may delete itself and then nest a poll.
  *
+ * Next to this load, on contexts of their own, run the lifetime modes of
+ * bhq_torture_lifetime.c (destroy under returning schedules, self-deleting
+ * BHs), with their own checks, counted in the same ops, checks and
+ * violations.
+ * The shutdown stops them first.
+ *
  * How the checker sees bhq
  * ========================
  * For one BH, let d_r be the dequeue in bhq that leads to its r-th run and
@@ -604,14 +610,25 @@ static u64 bt_sum(enum bt_stat stat)
 	return sum;
 }
 
+/* Ours and the lifetime modes'. */
 static unsigned long bt_nr_violations(void)
 {
-	unsigned long sum = 0;
+	unsigned long sum = lt_nr_violations();
 	int v;
 
 	for (v = 0; v < BT_NR_VIOLATIONS; v++)
 		sum += atomic_long_read(&bt.violations[v]);
 	return sum;
+}
+
+static u64 bt_total_ops(void)
+{
+	return bt_sum(BT_OPS) + lt_ops();
+}
+
+static u64 bt_total_checks(void)
+{
+	return bt_sum(BT_CHECKS) + lt_checks();
 }
 
 /**
@@ -2102,6 +2119,8 @@ static void bt_shutdown(void)
 	WRITE_ONCE(bt.status, BT_STOPPING);
 	WRITE_ONCE(bt.stopping, true);
 	bt.elapsed = (jiffies - bt.start) / HZ;
+	/* They end their rounds and check them on their own contexts. */
+	lt_stop();
 	bt_stop_producers();
 	bt_stop_manual_pollers();
 	bt_probe_check();
@@ -2147,13 +2166,13 @@ static int bt_num_show(struct seq_file *m, u64 val)
 
 static int bt_ops_show(struct seq_file *m, void *unused)
 {
-	return bt_num_show(m, bt_sum(BT_OPS));
+	return bt_num_show(m, bt_total_ops());
 }
 DEFINE_SHOW_ATTRIBUTE(bt_ops);
 
 static int bt_checks_show(struct seq_file *m, void *unused)
 {
-	return bt_num_show(m, bt_sum(BT_CHECKS));
+	return bt_num_show(m, bt_total_checks());
 }
 DEFINE_SHOW_ATTRIBUTE(bt_checks);
 
@@ -2184,7 +2203,9 @@ static int bt_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "seconds %lu\n", READ_ONCE(bt.status) >= BT_SUCCESS ?
 		   bt.elapsed : (jiffies - bt.start) / HZ);
 	for (i = 0; i < BT_NR_STATS; i++)
-		seq_printf(m, "%s %llu\n", bt_stat_names[i], bt_sum(i));
+		seq_printf(m, "%s %llu\n", bt_stat_names[i],
+			   i == BT_OPS ? bt_total_ops() :
+			   i == BT_CHECKS ? bt_total_checks() : bt_sum(i));
 	seq_printf(m, "violations %lu\n", bt_nr_violations());
 	for (i = 0; i < BT_NR_VIOLATIONS; i++)
 		seq_printf(m, "violations_%s %ld\n", bt_violation_names[i],
@@ -2195,6 +2216,7 @@ static int bt_stats_show(struct seq_file *m, void *unused)
 	bt_show_us(m, "max_latency_idle_us", &bt.max_idle_ns);
 	bt_show_us(m, "probe_max_latency_nonidle_us", &bt.probe_max_nonidle_ns);
 	bt_show_us(m, "probe_max_latency_idle_us", &bt.probe_max_idle_ns);
+	lt_stats_show(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(bt_stats);
@@ -2251,7 +2273,7 @@ static int bt_check_params(void)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return lt_check_params();
 }
 
 static int bt_ctx_init(struct bt_ctx *bc, unsigned int idx, int cpu,
@@ -2528,6 +2550,7 @@ static void bt_free(void)
 	kfree(bt.cpu_bc);
 	kfree(bt.hp_gen);
 	free_percpu(bt.counters);
+	lt_free();
 }
 
 /* Undo a failed load: nothing ran yet, so there is nothing to check. */
@@ -2538,6 +2561,7 @@ static void bt_abort(void)
 	WRITE_ONCE(bt.stopping, true);
 	if (bt.control)
 		kthread_stop(bt.control);
+	lt_stop();
 	bt_stop_producers();
 	bt_stop_manual_pollers();
 	if (bt.ctxs) {
@@ -2571,6 +2595,7 @@ static int __init bt_init(void)
 	err = err ?: bt_probe_init();
 	err = err ?: bt_create_threads();
 	err = err ?: bt_start_cpus();
+	err = err ?: lt_init();
 	if (err) {
 		bt_abort();
 		return err;
@@ -2578,6 +2603,7 @@ static int __init bt_init(void)
 	bt.start = jiffies;
 	bt_debugfs_init();
 	bt_wake_threads();
+	lt_start();
 	pr_info("started: %u contexts (%u per-CPU, %u threaded, %u manual), %u producers per CPU, %u BHs each per context, %s\n",
 		bt.nr_ctxs, bt.nr_cpu_ctxs, nr_threaded, nr_manual,
 		1 + irq_producers + softirq_producers, 2 * nr_bhs,
@@ -2593,8 +2619,8 @@ static void __exit bt_exit(void)
 	if (READ_ONCE(bt.status) < BT_SUCCESS)
 		bt_shutdown();
 	pr_alert("End of test: %s (seconds=%lu ops=%llu scheduled=%llu runs=%llu checks=%llu violations=%lu hotplug=%llu)\n",
-		 bt_status_names[bt.status], bt.elapsed, bt_sum(BT_OPS),
-		 bt_sum(BT_SCHEDULED), bt_sum(BT_RUNS), bt_sum(BT_CHECKS),
+		 bt_status_names[bt.status], bt.elapsed, bt_total_ops(),
+		 bt_sum(BT_SCHEDULED), bt_sum(BT_RUNS), bt_total_checks(),
 		 bt_nr_violations(),
 		 bt_sum(BT_HP_ONLINE) + bt_sum(BT_HP_OFFLINE));
 	bt_free();
