@@ -42,6 +42,32 @@
  * stall_ms (stall) and, once the batch is flushed, the context's live
  * count is back at its baseline (live).
  *
+ * manual: a manual context flushed, cancelled and destroyed by others
+ * ===================================================================
+ * Rounds: an owner kthread creates a manual context, schedules its own BHs
+ * and polls it; callbacks sometimes sleep or poll again (nested), and the
+ * owner pauses now and then, so that the others' flushes poll in its
+ * place.  @manual_helpers kthreads meanwhile call bhq_ctx_flush() and
+ * bhq_bh_cancel_sync() on BHs of their own, sometimes while the callback
+ * sleeps.  At the end of a round the helpers stop, the owner deletes the
+ * BHs, and the callback of its last poll wakes one helper, which destroys
+ * the context while the owner is still in that poll or returning from it
+ * (rules (3) and (4)).  All bookkeeping of a BH is under a lock of its
+ * own, and the callbacks being run form a stack (the poller's), so these
+ * checks are exact in what they flag:
+ * flush: when bhq_ctx_flush() returns, every BH scheduled before the call
+ *   and not cancelled since has run and returned, and so has the
+ *   outermost callback that was running before the call (even while a
+ *   nested poll inside it met the flush's barrier).
+ * cancel_sync: when bhq_bh_cancel_sync() returns, the BH's callback does
+ *   not run, and it does not start until the BH is scheduled again.
+ * destroy: bhq_ctx_destroy() does not return while a callback of the
+ *   owner's last poll runs.
+ * misuse: bhq's misuse count does not move (bhq_misuse_count(), built
+ *   with CONFIG_KUNIT; otherwise scripts/guest-torture.sh compares
+ *   /sys/kernel/debug/bhq/misuse before and after the run).
+ * Also lost, spurious, after_destroy and stall as above.
+ *
  * The delay
  * =========
  * With CONFIG_BHQ_DEBUG, the destroy and selfdel modes set bhq's
@@ -91,9 +117,9 @@
 #include "bhq_torture.h"
 
 /*
- * bhq's test hook bhq_debug_set_publish_delay() is exported only to
- * modules built with CONFIG_KUNIT, as the KUnit suites are; it is declared
- * with bhq's internals.
+ * bhq's test hooks (bhq_misuse_count(), bhq_debug_set_publish_delay()) are
+ * exported only to modules built with CONFIG_KUNIT, as the KUnit suites
+ * are; they are declared with bhq's internals.
  */
 #if IS_ENABLED(CONFIG_KUNIT)
 #include "bhq_internal.h"
@@ -108,6 +134,10 @@ static unsigned int selfdel_threads = 2;
 module_param(selfdel_threads, uint, 0444);
 MODULE_PARM_DESC(selfdel_threads, "selfdel mode: kthreads scheduling self-deleting BHs, 0: off (0-8, default 2)");
 
+static unsigned int manual_helpers = 2;
+module_param(manual_helpers, uint, 0444);
+MODULE_PARM_DESC(manual_helpers, "manual mode: kthreads flushing, cancelling and destroying a polled manual context, 0: off (0-8, default 2)");
+
 static unsigned int lifetime_delay_us = 50000;
 module_param(lifetime_delay_us, uint, 0444);
 MODULE_PARM_DESC(lifetime_delay_us, "longest bhq.debug_publish_delay_us the destroy and selfdel modes set, if bhq has it; 0: none (0-100000, default 50000)");
@@ -115,7 +145,13 @@ MODULE_PARM_DESC(lifetime_delay_us, "longest bhq.debug_publish_delay_us the dest
 /* BHs per scheduler and round (destroy) or batch (selfdel). */
 #define LT_D_BHS		3
 #define LT_S_BHS		4
-/* Length of a destroy round's free run, in ms. */
+/* The owner's BHs and each helper's (manual); its callbacks' nesting. */
+#define LT_M_OWNER_BHS		4
+#define LT_M_HELPER_BHS		2
+#define LT_M_MAX_BHS		(LT_M_OWNER_BHS + 8 * LT_M_HELPER_BHS)
+#define LT_M_MAX_NEST		3
+/* Length of a manual round, and of a destroy round's free run, in ms. */
+#define LT_M_ROUND_MS		20
 #define LT_D_RUN_MS		4
 /* The hrtimer's period while it schedules freely. */
 #define LT_TIMER_PERIOD_NS	(200 * NSEC_PER_USEC)
@@ -142,6 +178,17 @@ enum lt_stat {
 	LT_S_IRQ_BHS,
 	LT_S_RAN_BEFORE_RETURN,
 	LT_S_FREED_BEFORE_RETURN,
+	LT_M_ROUNDS,
+	LT_M_SCHEDULES,
+	LT_M_RUNS,
+	LT_M_RUNS_BY_HELPER,
+	LT_M_POLLS,
+	LT_M_NESTED_POLLS,
+	LT_M_FLUSHES,
+	LT_M_FLUSH_WAITED,
+	LT_M_CANCEL_SYNCS,
+	LT_M_CANCEL_WAITED,
+	LT_M_DESTROY_WAITED,
 	LT_NR_STATS,
 };
 
@@ -153,6 +200,10 @@ static const char * const lt_stat_names[] = {
 	"destroy_drained",
 	"selfdel_batches", "selfdel_bhs", "selfdel_irq_bhs",
 	"selfdel_ran_before_return", "selfdel_freed_before_return",
+	"manual_rounds", "manual_schedules", "manual_runs",
+	"manual_runs_by_helper", "manual_polls", "manual_nested_polls",
+	"manual_flushes", "manual_flush_waited", "manual_cancel_syncs",
+	"manual_cancel_waited", "manual_destroy_waited",
 };
 
 static_assert(ARRAY_SIZE(lt_stat_names) == LT_NR_STATS);
@@ -162,12 +213,17 @@ enum lt_violation {
 	LT_V_SPURIOUS,
 	LT_V_AFTER_DESTROY,
 	LT_V_LIVE,
+	LT_V_FLUSH,
+	LT_V_CANCEL_SYNC,
+	LT_V_DESTROY,
+	LT_V_MISUSE,
 	LT_V_STALL,
 	LT_NR_VIOLATIONS,
 };
 
 static const char * const lt_violation_names[] = {
-	"lost", "spurious", "after_destroy", "live", "stall",
+	"lost", "spurious", "after_destroy", "live", "flush", "cancel_sync",
+	"destroy", "misuse", "stall",
 };
 
 static_assert(ARRAY_SIZE(lt_violation_names) == LT_NR_VIOLATIONS);
@@ -187,6 +243,8 @@ struct lt_counters {
  * @delay_file: bhq's debug_publish_delay_us parameter, when it is set
  *	through sysfs
  * @delay_ok: the delay can be set
+ * @misuse_ok: bhq's misuse count can be read
+ * @misuse_base: the count that must not move
  */
 struct lt_state {
 	struct lt_counters __percpu *counters;
@@ -197,6 +255,8 @@ struct lt_state {
 	unsigned int delay_max;
 	struct file *delay_file;
 	bool delay_ok;
+	bool misuse_ok;
+	long misuse_base;
 };
 
 static struct lt_state lt = {
@@ -270,7 +330,7 @@ static unsigned long lt_stall_jiffies(void)
 	__done;								\
 })
 
-/* ---- bhq's test hook: the publish delay ---- */
+/* ---- bhq's test hooks: the publish delay and the misuse count ---- */
 
 #if IS_ENABLED(CONFIG_KUNIT) && IS_ENABLED(CONFIG_BHQ_DEBUG)
 static bool lt_delay_open(void)
@@ -362,6 +422,33 @@ static void lt_delay_end(void)
 		bt_hold_end();
 	}
 	mutex_unlock(&lt.delay_lock);
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+static bool lt_misuse_read(long *count)
+{
+	*count = bhq_misuse_count();
+	return true;
+}
+#else
+static bool lt_misuse_read(long *count)
+{
+	return false;
+}
+#endif
+
+/* Has bhq counted a misuse since the last check?  Called by one thread. */
+static void lt_misuse_check(void)
+{
+	long now;
+
+	if (!lt.misuse_ok || !lt_misuse_read(&now))
+		return;
+	lt_inc(LT_CHECKS);
+	if (now != lt.misuse_base)
+		lt_violation(LT_V_MISUSE, "bhq counted %ld misuses (debugfs bhq/misuse)",
+			     now - lt.misuse_base);
+	lt.misuse_base = now;
 }
 
 /* ---- crews: scheduler kthreads and an hrtimer, given orders ---- */
@@ -1574,6 +1661,663 @@ static void lt_s_exit(void)
 	}
 }
 
+/* ---- manual: a manual context flushed, cancelled, destroyed ---- */
+
+struct lt_mround;
+
+/**
+ * struct lt_mbh - a BH of a manual round, with its bookkeeping
+ * @lock: serializes its schedules, cancels and the starts and ends of its
+ *	callbacks
+ * @bh: the bhq BH
+ * @r: its round
+ * @stamps: schedules made
+ * @armed: the stamp of the schedule not run yet, 0: none (it is
+ *	scheduled only while 0, so none coalesces)
+ * @done: the highest stamp whose callback returned
+ * @cancels: bhq_bh_cancel_sync() calls begun
+ * @running: its callbacks on the poller's stack
+ * @cancelling: a bhq_bh_cancel_sync() call has begun and not returned
+ * @synced: bhq_bh_cancel_sync() returned, not scheduled since
+ * @sleepy: its callback sleeps, so that cancel_sync meets it running
+ * @helper: its scheduler: a helper's index, or -1 for the owner
+ */
+struct lt_mbh {
+	raw_spinlock_t lock;
+	struct bhq_bh *bh;
+	struct lt_mround *r;
+	u64 stamps;
+	u64 armed;
+	u64 done;
+	unsigned int cancels;
+	unsigned int running;
+	bool cancelling;
+	bool synced;
+	bool sleepy;
+	int helper;
+};
+
+/**
+ * struct lt_mround - one manual round
+ * @ctx: its context
+ * @bhs: the owner's BHs, then LT_M_HELPER_BHS per helper
+ * @nr_bhs: entries in @bhs
+ * @go: the BH of the owner's last poll, which lets the destroyer go
+ * @stack_lock: protects @depth, @bottom and @next_id
+ * @depth: callbacks on the stack of the task polling @ctx
+ * @bottom: the id of the outermost one
+ * @next_id: the last id given out
+ * @rnd: random state of the callbacks (one poller at a time)
+ * @closing: the helpers stop
+ * @helpers_busy: helpers not stopped yet
+ * @destroyer: the helper that destroys @ctx
+ * @go_done: @go's callback started
+ * @destroyed: the destroyer is done
+ * @destroy_returned: bhq_ctx_destroy() returned
+ */
+struct lt_mround {
+	struct bhq_ctx *ctx;
+	struct lt_mbh bhs[LT_M_MAX_BHS];
+	unsigned int nr_bhs;
+	struct bhq_bh *go;
+	raw_spinlock_t stack_lock;
+	unsigned int depth;
+	u64 bottom;
+	u64 next_id;
+	struct rnd_state rnd;
+	bool closing;
+	atomic_t helpers_busy;
+	unsigned int destroyer;
+	struct completion go_done;
+	struct completion destroyed;
+	bool destroy_returned;
+};
+
+/**
+ * struct lt_msnap - a BH as a flush found it before its call
+ * @armed: its outstanding stamp
+ * @cancels: its cancel count
+ */
+struct lt_msnap {
+	u64 armed;
+	unsigned int cancels;
+};
+
+/**
+ * struct lt_helper - a kthread that flushes, cancels and destroys
+ * @task: the kthread
+ * @idx: its index, selects its BHs
+ * @rnd: random state
+ * @snap: the BHs before a flush
+ */
+struct lt_helper {
+	struct task_struct *task;
+	unsigned int idx;
+	struct rnd_state rnd;
+	struct lt_msnap snap[LT_M_MAX_BHS];
+};
+
+/**
+ * struct lt_manual_mode - the manual mode
+ * @owner: the kthread that creates, schedules and polls the contexts
+ * @helpers: the helpers
+ * @nr_helpers: entries in @helpers
+ * @wq: the helpers wait here for a round
+ * @gen: rounds started
+ * @round: the current round
+ * @prev: the previous round, freed one round late (see lt_d.prev)
+ * @rnd: the owner's random state
+ * @stuck: a wait timed out; the mode stopped, its round is leaked
+ */
+struct lt_manual_mode {
+	struct task_struct *owner;
+	struct lt_helper *helpers;
+	unsigned int nr_helpers;
+	wait_queue_head_t wq;
+	unsigned int gen;
+	struct lt_mround *round;
+	struct lt_mround *prev;
+	struct rnd_state rnd;
+	bool stuck;
+};
+
+static struct lt_manual_mode lt_m;
+
+/* Who schedules @b, for reports. */
+static const char *lt_m_whose(struct lt_mbh *b)
+{
+	return b->helper < 0 ? "the owner" : "a helper";
+}
+
+/* A callback starts on the poller's stack; the outermost gets an id. */
+static void lt_m_push(struct lt_mround *r)
+{
+	raw_spin_lock(&r->stack_lock);
+	if (!r->depth++)
+		r->bottom = ++r->next_id;
+	raw_spin_unlock(&r->stack_lock);
+}
+
+static void lt_m_pop(struct lt_mround *r)
+{
+	raw_spin_lock(&r->stack_lock);
+	r->depth--;
+	raw_spin_unlock(&r->stack_lock);
+}
+
+/* The id of the outermost callback running, 0 if none. */
+static u64 lt_m_bottom(struct lt_mround *r)
+{
+	u64 bottom;
+
+	raw_spin_lock(&r->stack_lock);
+	bottom = r->depth ? r->bottom : 0;
+	raw_spin_unlock(&r->stack_lock);
+	return bottom;
+}
+
+/*
+ * Schedule @b unless a schedule of it has not run yet, or the load is held
+ * off (the schedule would wait the delay out under our lock).
+ */
+static void lt_m_arm(struct lt_mbh *b, bool idle)
+{
+	if (bt_held())
+		return;
+	raw_spin_lock(&b->lock);
+	if (!b->armed) {
+		b->armed = ++b->stamps;
+		b->synced = false;
+		if (idle)
+			bhq_bh_schedule_idle(b->bh);
+		else
+			bhq_bh_schedule(b->bh);
+		lt_inc(LT_OPS);
+		lt_inc(LT_M_SCHEDULES);
+	}
+	raw_spin_unlock(&b->lock);
+}
+
+static bool lt_m_armed(struct lt_mbh *b)
+{
+	bool armed;
+
+	raw_spin_lock(&b->lock);
+	armed = b->armed;
+	raw_spin_unlock(&b->lock);
+	return armed;
+}
+
+static void lt_m_fn(void *opaque)
+{
+	struct lt_mbh *b = opaque;
+	struct lt_mround *r = b->r;
+	u64 stamp;
+	u32 rnd;
+
+	lt_m_push(r);
+	lt_inc(LT_M_RUNS);
+	if (current != lt_m.owner)
+		lt_inc(LT_M_RUNS_BY_HELPER);
+	raw_spin_lock(&b->lock);
+	lt_inc(LT_CHECKS);
+	if (READ_ONCE(r->destroy_returned))
+		lt_violation(LT_V_AFTER_DESTROY,
+			     "manual: a callback ran after bhq_ctx_destroy() returned");
+	if (b->synced)
+		lt_violation(LT_V_CANCEL_SYNC,
+			     "manual: a BH of %s ran after bhq_bh_cancel_sync() returned, not scheduled since",
+			     lt_m_whose(b));
+	else if (!b->armed)
+		lt_violation(LT_V_SPURIOUS, "manual: a BH of %s ran without a schedule",
+			     lt_m_whose(b));
+	stamp = b->armed;
+	b->armed = 0;
+	b->running++;
+	raw_spin_unlock(&b->lock);
+
+	rnd = prandom_u32_state(&r->rnd);
+	if (b->sleepy)
+		usleep_range(100, 400);
+	if (rnd % 4 == 0 && READ_ONCE(r->depth) < LT_M_MAX_NEST) {
+		bhq_poll(r->ctx);
+		lt_inc(LT_M_NESTED_POLLS);
+	}
+
+	raw_spin_lock(&b->lock);
+	b->running--;
+	b->done = max(b->done, stamp);
+	raw_spin_unlock(&b->lock);
+	lt_m_pop(r);
+}
+
+/*
+ * The callback of the owner's last poll: delete its own BH, let the
+ * destroyer go, and keep the poll going a little (sleep, or poll again),
+ * so that the destroy meets it.
+ */
+static void lt_m_go_fn(void *opaque)
+{
+	struct lt_mround *r = opaque;
+	u32 rnd = prandom_u32_state(&r->rnd);
+
+	lt_m_push(r);
+	bhq_bh_delete(r->go);
+	complete(&r->go_done);
+	switch (rnd % 4) {
+	case 0:
+		break;
+	case 1:
+		usleep_range(20, 50);
+		break;
+	case 2:
+		usleep_range(500, 2000);
+		break;
+	default:
+		bhq_poll(r->ctx);
+		usleep_range(100, 500);
+		break;
+	}
+	lt_inc(LT_CHECKS);
+	if (READ_ONCE(r->destroy_returned))
+		lt_violation(LT_V_DESTROY,
+			     "manual: bhq_ctx_destroy() returned while the owner's last poll ran a callback");
+	lt_m_pop(r);
+}
+
+static void lt_m_poll(struct lt_mround *r)
+{
+	bhq_poll(r->ctx);
+	lt_inc(LT_OPS);
+	lt_inc(LT_M_POLLS);
+}
+
+/**
+ * lt_m_flush() - a helper's checked bhq_ctx_flush()
+ * @h: the helper
+ * @r: the round
+ *
+ * See "flush" at the top of this file.  A BH cancelled meanwhile is not
+ * checked; a callback that started after the snapshot is not waited for.
+ */
+static void lt_m_flush(struct lt_helper *h, struct lt_mround *r)
+{
+	unsigned int i;
+	u64 bottom;
+
+	for (i = 0; i < r->nr_bhs; i++) {
+		struct lt_mbh *b = &r->bhs[i];
+
+		/* A schedule that a cancel under way may undo is not checked. */
+		raw_spin_lock(&b->lock);
+		h->snap[i].armed = b->cancelling ? 0 : b->armed;
+		h->snap[i].cancels = b->cancels;
+		raw_spin_unlock(&b->lock);
+	}
+	bottom = lt_m_bottom(r);
+	if (bottom)
+		lt_inc(LT_M_FLUSH_WAITED);
+
+	bhq_ctx_flush(r->ctx);
+	lt_inc(LT_OPS);
+	lt_inc(LT_M_FLUSHES);
+
+	for (i = 0; i < r->nr_bhs; i++) {
+		struct lt_mbh *b = &r->bhs[i];
+		u64 armed = h->snap[i].armed;
+
+		raw_spin_lock(&b->lock);
+		lt_inc(LT_CHECKS);
+		if (armed && b->cancels == h->snap[i].cancels && b->done < armed)
+			lt_violation(LT_V_FLUSH,
+				     "manual: flush returned before a BH of %s had run for a schedule made before it (stamp %llu, done %llu)",
+				     lt_m_whose(b), armed, b->done);
+		raw_spin_unlock(&b->lock);
+	}
+	lt_inc(LT_CHECKS);
+	if (bottom && lt_m_bottom(r) == bottom)
+		lt_violation(LT_V_FLUSH,
+			     "manual: flush returned while a callback running before it still ran");
+}
+
+/**
+ * lt_m_cancel() - a helper's checked bhq_bh_cancel_sync() of its own BH
+ * @h: the helper
+ * @r: the round
+ *
+ * Only @h schedules its BHs, so when the call returns the callback must
+ * not run, and it must not start until @h schedules the BH again.  Half
+ * the time the BH is scheduled first and, if its callback sleeps, the
+ * cancel waits until the callback started.
+ */
+static void lt_m_cancel(struct lt_helper *h, struct lt_mround *r)
+{
+	u32 rnd = prandom_u32_state(&h->rnd);
+	struct lt_mbh *b = &r->bhs[LT_M_OWNER_BHS + h->idx * LT_M_HELPER_BHS +
+				   rnd % LT_M_HELPER_BHS];
+	unsigned long end;
+	bool running;
+
+	if (rnd & 0x100)
+		lt_m_arm(b, rnd & 0x200);
+	if (b->sleepy && rnd & 0x400) {
+		end = jiffies + msecs_to_jiffies(20);
+		while (lt_m_armed(b) && time_before(jiffies, end))
+			usleep_range(20, 50);
+	}
+	raw_spin_lock(&b->lock);
+	b->cancels++;
+	b->cancelling = true;
+	running = b->running;
+	raw_spin_unlock(&b->lock);
+
+	bhq_bh_cancel_sync(b->bh);
+	lt_inc(LT_OPS);
+	lt_inc(LT_M_CANCEL_SYNCS);
+	if (running)
+		lt_inc(LT_M_CANCEL_WAITED);
+
+	raw_spin_lock(&b->lock);
+	lt_inc(LT_CHECKS);
+	if (b->running)
+		lt_violation(LT_V_CANCEL_SYNC,
+			     "manual: bhq_bh_cancel_sync() of a BH of helper %u returned while its callback ran",
+			     h->idx);
+	b->armed = 0;
+	b->cancelling = false;
+	b->synced = true;
+	raw_spin_unlock(&b->lock);
+}
+
+/*
+ * The destroyer: once the owner's last poll runs its go callback, destroy
+ * the context while that poll still runs (or returns); it must wait.
+ */
+static void lt_m_destroy(struct lt_mround *r)
+{
+	bool busy;
+
+	if (!wait_for_completion_timeout(&r->go_done, lt_stall_jiffies())) {
+		/* The owner reports the stall; nothing of the round is freed. */
+		return;
+	}
+	busy = lt_m_bottom(r);
+	if (busy)
+		lt_inc(LT_M_DESTROY_WAITED);
+	bhq_ctx_destroy(r->ctx);
+	lt_inc(LT_OPS);
+	/* The go callback's check reads the flag after its own work. */
+	smp_store_mb(r->destroy_returned, true);
+	lt_inc(LT_CHECKS);
+	if (lt_m_bottom(r))
+		lt_violation(LT_V_DESTROY,
+			     "manual: bhq_ctx_destroy() returned while a poll of the context ran a callback");
+	complete(&r->destroyed);
+}
+
+static int lt_m_helper_fn(void *arg)
+{
+	struct lt_helper *h = arg;
+	unsigned int gen = 0;
+	struct lt_mround *r;
+
+	for (;;) {
+		wait_event_idle(lt_m.wq, READ_ONCE(lt_m.gen) != gen ||
+				kthread_should_stop());
+		if (kthread_should_stop())
+			break;
+		/* Pairs with lt_m_round(): the round is set. */
+		gen = smp_load_acquire(&lt_m.gen);
+		r = READ_ONCE(lt_m.round);
+		/* Rounds end only when the helpers stop: no stop check here. */
+		while (!READ_ONCE(r->closing)) {
+			if (prandom_u32_state(&h->rnd) % 2)
+				lt_m_flush(h, r);
+			else
+				lt_m_cancel(h, r);
+			usleep_range(50, 300);
+		}
+		atomic_dec(&r->helpers_busy);
+		if (r->destroyer == h->idx)
+			lt_m_destroy(r);
+	}
+	return 0;
+}
+
+static void lt_m_round_free(struct lt_mround *r)
+{
+	kfree(r);
+}
+
+static void lt_m_round_abort(struct lt_mround *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_bhs; i++)
+		bhq_bh_delete(r->bhs[i].bh);
+	bhq_bh_delete(r->go);
+	bhq_ctx_destroy(r->ctx);
+	lt_m_round_free(r);
+}
+
+static struct lt_mround *lt_m_round_new(void)
+{
+	struct lt_mround *r = kzalloc(sizeof(*r), GFP_KERNEL);
+	unsigned int i;
+
+	if (!r)
+		goto fail;
+	raw_spin_lock_init(&r->stack_lock);
+	prandom_seed_state(&r->rnd, get_random_u64());
+	atomic_set(&r->helpers_busy, lt_m.nr_helpers);
+	init_completion(&r->go_done);
+	init_completion(&r->destroyed);
+	r->ctx = bhq_ctx_create("bhqt-mc", BHQ_CTX_MANUAL);
+	if (IS_ERR(r->ctx)) {
+		kfree(r);
+		goto fail;
+	}
+	r->go = bhq_bh_new(r->ctx, lt_m_go_fn, r);
+	if (!r->go)
+		goto fail_abort;
+	r->nr_bhs = LT_M_OWNER_BHS + lt_m.nr_helpers * LT_M_HELPER_BHS;
+	for (i = 0; i < r->nr_bhs; i++) {
+		struct lt_mbh *b = &r->bhs[i];
+
+		raw_spin_lock_init(&b->lock);
+		b->r = r;
+		b->helper = i < LT_M_OWNER_BHS ? -1 :
+			    (i - LT_M_OWNER_BHS) / LT_M_HELPER_BHS;
+		b->sleepy = i % 2;
+		b->bh = bhq_bh_new(r->ctx, lt_m_fn, b);
+		if (!b->bh) {
+			r->nr_bhs = i;
+			goto fail_abort;
+		}
+	}
+	return r;
+fail_abort:
+	lt_m_round_abort(r);
+fail:
+	lt_inc(LT_ALLOC_FAILURES);
+	return NULL;
+}
+
+static void lt_m_stall(const char *what)
+{
+	lt_violation(LT_V_STALL,
+		     "manual: %s within %u ms; mode stopped, its round leaked",
+		     what, bt_stall_ms());
+	lt_m.stuck = true;
+}
+
+static bool lt_m_helpers_done(struct lt_mround *r)
+{
+	return !atomic_read(&r->helpers_busy);
+}
+
+static bool lt_m_quiet(struct lt_mround *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_bhs; i++) {
+		if (lt_m_armed(&r->bhs[i]))
+			return false;
+	}
+	return true;
+}
+
+/* Poll until @done, at most stall_ms. */
+static bool lt_m_poll_until(struct lt_mround *r,
+			    bool (*done)(struct lt_mround *r))
+{
+	unsigned long end = jiffies + lt_stall_jiffies();
+
+	while (!done(r)) {
+		if (time_after(jiffies, end))
+			return false;
+		lt_m_poll(r);
+		usleep_range(50, 100);
+	}
+	return true;
+}
+
+/* The owner between two polls: schedule some of its BHs, maybe pause. */
+static void lt_m_owner_step(struct lt_mround *r)
+{
+	u32 rnd = prandom_u32_state(&lt_m.rnd);
+	unsigned int k;
+
+	for (k = 0; k < LT_M_OWNER_BHS; k++) {
+		if (rnd & BIT(k))
+			lt_m_arm(&r->bhs[k], rnd & BIT(8 + k));
+	}
+	lt_m_poll(r);
+	/* A pause: the helpers' flushes and cancels poll for us meanwhile. */
+	if ((rnd >> 16) % 16 == 0)
+		usleep_range(1000, 2000);
+	else
+		usleep_range(50, 100);
+}
+
+/* One round; false if it got stuck. */
+static bool lt_m_round(void)
+{
+	unsigned long end;
+	struct lt_mround *r;
+	unsigned int i;
+
+	r = lt_m_round_new();
+	if (!r) {
+		msleep(20);
+		return true;
+	}
+	lt_inc(LT_M_ROUNDS);
+	r->destroyer = prandom_u32_state(&lt_m.rnd) % lt_m.nr_helpers;
+	WRITE_ONCE(lt_m.round, r);
+	/* Pairs with the helpers' acquire: they see the round. */
+	smp_store_release(&lt_m.gen, lt_m.gen + 1);
+	wake_up_all(&lt_m.wq);
+
+	end = jiffies + msecs_to_jiffies(LT_M_ROUND_MS / 2 +
+					 prandom_u32_state(&lt_m.rnd) % LT_M_ROUND_MS);
+	while (time_before(jiffies, end))
+		lt_m_owner_step(r);
+
+	/* Keep polling: a helper's flush may wait for us to poll. */
+	WRITE_ONCE(r->closing, true);
+	if (!lt_m_poll_until(r, lt_m_helpers_done)) {
+		lt_m_stall("a helper did not stop");
+		return false;
+	}
+	if (!lt_m_poll_until(r, lt_m_quiet)) {
+		lt_m_stall("a scheduled callback did not run");
+		return false;
+	}
+	for (i = 0; i < r->nr_bhs; i++)
+		bhq_bh_delete(r->bhs[i].bh);
+	lt_add(LT_OPS, r->nr_bhs);
+	bhq_bh_schedule(r->go);
+	/* The last poll: its go callback lets the destroyer go. */
+	lt_m_poll(r);
+	if (!wait_for_completion_timeout(&r->destroyed, 2 * lt_stall_jiffies())) {
+		lt_m_stall("the context was not destroyed");
+		return false;
+	}
+	lt_misuse_check();
+	lt_m_round_free(lt_m.prev);
+	lt_m.prev = r;
+	return true;
+}
+
+static int lt_m_owner_fn(void *unused)
+{
+	while (!kthread_should_stop()) {
+		if (lt_m.stuck || !lt_m_round())
+			schedule_timeout_idle(HZ);
+		else
+			usleep_range(500, 1000);
+	}
+	return 0;
+}
+
+static int lt_m_init(void)
+{
+	unsigned int i;
+
+	init_waitqueue_head(&lt_m.wq);
+	prandom_seed_state(&lt_m.rnd, get_random_u64());
+	lt_m.helpers = kcalloc(manual_helpers, sizeof(*lt_m.helpers), GFP_KERNEL);
+	if (!lt_m.helpers)
+		return -ENOMEM;
+	lt_m.nr_helpers = manual_helpers;
+	for (i = 0; i < lt_m.nr_helpers; i++) {
+		struct lt_helper *h = &lt_m.helpers[i];
+
+		h->idx = i;
+		prandom_seed_state(&h->rnd, get_random_u64());
+		h->task = kthread_create(lt_m_helper_fn, h, "bhqt-mh/%u", i);
+		if (IS_ERR(h->task)) {
+			h->task = NULL;
+			return -ENOMEM;
+		}
+	}
+	lt_m.owner = kthread_create(lt_m_owner_fn, NULL, "bhqt-mo");
+	if (IS_ERR(lt_m.owner)) {
+		lt_m.owner = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void lt_m_start(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < lt_m.nr_helpers; i++)
+		wake_up_process(lt_m.helpers[i].task);
+	wake_up_process(lt_m.owner);
+}
+
+static void lt_m_exit(void)
+{
+	unsigned int i;
+
+	/* The owner ends its round, with the helpers, before it stops. */
+	if (lt_m.owner)
+		kthread_stop(lt_m.owner);
+	lt_m.owner = NULL;
+	for (i = 0; lt_m.helpers && i < lt_m.nr_helpers; i++) {
+		if (lt_m.helpers[i].task)
+			kthread_stop(lt_m.helpers[i].task);
+	}
+	kfree(lt_m.helpers);
+	lt_m.helpers = NULL;
+	if (!lt_m.stuck)
+		lt_m_round_free(lt_m.prev);
+	lt_m.prev = NULL;
+}
+
 /* ---- the interface to bhq_torture_main.c ---- */
 
 struct lt_param {
@@ -1586,6 +2330,7 @@ struct lt_param {
 static const struct lt_param lt_params[] = {
 	{ "destroy_threads", &destroy_threads, 0, 8 },
 	{ "selfdel_threads", &selfdel_threads, 0, 8 },
+	{ "manual_helpers", &manual_helpers, 0, 8 },
 	{ "lifetime_delay_us", &lifetime_delay_us, 0, 100000 },
 };
 
@@ -1620,10 +2365,13 @@ int lt_init(void)
 	if (!lt.counters)
 		return -ENOMEM;
 	lt.delay_ok = lt_delay_open();
+	lt.misuse_ok = lt_misuse_read(&lt.misuse_base);
 	if (destroy_threads)
 		err = lt_d_init();
 	if (!err && selfdel_threads)
 		err = lt_s_init();
+	if (!err && manual_helpers)
+		err = lt_m_init();
 	return err;
 }
 
@@ -1633,9 +2381,12 @@ void lt_start(void)
 		lt_d_start();
 	if (lt_s.control)
 		lt_s_start();
-	pr_info("lifetime modes: destroy %u threads, selfdel %u threads; publish delay %s\n",
-		destroy_threads, selfdel_threads,
-		lt.delay_ok && lifetime_delay_us ? "set" : "unavailable");
+	if (lt_m.owner)
+		lt_m_start();
+	pr_info("lifetime modes: destroy %u threads, selfdel %u threads, manual %u helpers; publish delay %s, misuse count %s\n",
+		destroy_threads, selfdel_threads, manual_helpers,
+		lt.delay_ok && lifetime_delay_us ? "set" : "unavailable",
+		lt.misuse_ok ? "checked" : "left to the script");
 }
 
 /**
@@ -1650,10 +2401,12 @@ void lt_stop(void)
 {
 	lt_d_exit();
 	lt_s_exit();
+	lt_m_exit();
 	if (lt.delay_ok && lt.delay_users) {
 		lt_delay_apply(0);
 		lt.delay_users = 0;
 	}
+	lt_misuse_check();
 }
 
 void lt_free(void)
@@ -1695,4 +2448,5 @@ void lt_stats_show(struct seq_file *m)
 			   atomic_long_read(&lt.violations[i]));
 	seq_printf(m, "lt_delay_hook %d\n", lt.delay_ok);
 	seq_printf(m, "lt_delay_max_us %u\n", READ_ONCE(lt.delay_max));
+	seq_printf(m, "lt_misuse_counted %d\n", lt.misuse_ok);
 }

@@ -46,8 +46,8 @@
  *
  * Next to this load, on contexts of their own, run the lifetime modes of
  * bhq_torture_lifetime.c (destroy under returning schedules, self-deleting
- * BHs), with their own checks, counted in the same ops, checks and
- * violations.
+ * BHs, a manual context flushed, cancelled and destroyed by other tasks),
+ * with their own checks, counted in the same ops, checks and violations.
  * The shutdown stops them first.
  *
  * How the checker sees bhq
