@@ -4,8 +4,10 @@
 #
 #  1. parameter validation: bad values must refuse to load;
 #  2. the timed torture run (bhq_torture.ko seconds=N) while CPUs go offline
-#     and online in a loop, one or two at a time; its debugfs results; rmmod
-#     and its end-of-test line; bhq's counters reconcile afterwards;
+#     and online in a loop, one or two at a time; its debugfs results, those
+#     of the lifetime modes (destroy, selfdel, manual) included, which must
+#     have run; rmmod and its end-of-test line; bhq's counters reconcile
+#     afterwards, and its misuse count has not moved;
 #  3. LOOPS times: insmod bhq.ko and bhq_torture.ko, a short load (some
 #     rounds with a CPU offline at load time or a hotplug cycle during the
 #     load), rmmod bhq_torture while the load runs, rmmod bhq.
@@ -73,7 +75,8 @@ insmod /bhq.ko || fail "insmod bhq.ko"
 
 echo "+ bad parameters must refuse to load"
 for p in nr_bhs=0 nr_threaded=17 seconds=86401 stall_ms=5 irq_period_us=1 \
-	irq_producers=maybe max_nest=9 nr_bhs=abc; do
+	irq_producers=maybe max_nest=9 nr_bhs=abc destroy_threads=9 \
+	selfdel_threads=9 manual_helpers=9 lifetime_delay_us=100001; do
 	if insmod /bhq_torture.ko "$p" 2> /dev/null; then
 		fail "bhq_torture.ko loaded with $p"
 	fi
@@ -82,6 +85,9 @@ for p in nr_bhs=0 nr_threaded=17 seconds=86401 stall_ms=5 irq_period_us=1 \
 	echo "  $p: $msg"
 done
 
+# bhq counts API misuse; nothing in the torture misuses it.  (The manual
+# mode checks this itself when bhq exports the count, with CONFIG_KUNIT.)
+misuse_before=$(cat /sys/kernel/debug/bhq/misuse)
 echo "+ insmod bhq_torture.ko seconds=$TORTURE_SECONDS $TORTURE_PARAMS, CPU hotplug while it runs"
 # shellcheck disable=SC2086
 insmod /bhq_torture.ko seconds="$TORTURE_SECONDS" $TORTURE_PARAMS || fail "insmod bhq_torture.ko"
@@ -111,11 +117,30 @@ hp_events=$(($(stat hp_online $D/stats) + $(stat hp_offline $D/stats)))
 [ "$hp_cycles" -eq 0 ] || [ "$hp_events" -gt 0 ] || fail "the torture saw no hotplug event"
 [ "$(stat tracepoints $D/stats)" -eq 1 ] ||
 	fail "bhq's tracepoints were not found: no poll and sleep checks on threaded contexts"
+# The lifetime modes that are on must have done their work.
+P=/sys/module/bhq_torture/parameters
+lt_destroy=$(($(stat lt_destroy_rounds $D/stats) + $(stat lt_destroy_manual_rounds $D/stats)))
+lt_returning=$(stat lt_destroy_returning $D/stats)
+lt_outlived=$(stat lt_destroy_outlived $D/stats)
+lt_selfdel=$(($(stat lt_selfdel_bhs $D/stats) + $(stat lt_selfdel_irq_bhs $D/stats)))
+lt_manual=$(stat lt_manual_rounds $D/stats)
+lt_flushes=$(stat lt_manual_flushes $D/stats)
+lt_cancels=$(stat lt_manual_cancel_syncs $D/stats)
+[ "$(cat $P/destroy_threads)" -eq 0 ] || [ "$lt_destroy" -gt 0 ] ||
+	fail "the destroy mode made no round"
+[ "$(cat $P/selfdel_threads)" -eq 0 ] || [ "$lt_selfdel" -gt 0 ] ||
+	fail "the selfdel mode scheduled no BH"
+[ "$(cat $P/manual_helpers)" -eq 0 ] ||
+	{ [ "$lt_manual" -gt 0 ] && [ "$lt_flushes" -gt 0 ] && [ "$lt_cancels" -gt 0 ]; } ||
+	fail "the manual mode made no round, flush or sync cancel"
 echo "+ rmmod bhq_torture"
 rmmod bhq_torture || fail "rmmod bhq_torture"
 dmesg | grep "End of test" || fail "no end-of-test line"
 dmesg | grep -q "End of test: SUCCESS" || fail "end-of-test line is not SUCCESS"
 reconcile /sys/kernel/debug/bhq/summary
+misuse=$(($(cat /sys/kernel/debug/bhq/misuse) - misuse_before))
+echo "check misuse: bhq counted $misuse API misuses during the run"
+[ "$misuse" -eq 0 ] || fail "bhq counted $misuse API misuses during the run"
 rmmod bhq || fail "rmmod bhq"
 
 echo "+ insmod/rmmod bhq and bhq_torture $TORTURE_LOOPS times, rmmod while the load runs"
@@ -153,4 +178,4 @@ fi
 if dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|soft lockup|blocked for more than|rcu_.*stall'; then
 	fail "the kernel log shows a warning"
 fi
-echo "TORTURE SUMMARY: PASS seconds=$TORTURE_SECONDS ops=$ops checks=$checks scheduled=$scheduled hotplug_cycles=$hp_cycles load_unload_cycles=$loops_done violations=$violations"
+echo "TORTURE SUMMARY: PASS seconds=$TORTURE_SECONDS ops=$ops checks=$checks scheduled=$scheduled hotplug_cycles=$hp_cycles load_unload_cycles=$loops_done destroy_rounds=$lt_destroy destroy_returning=$lt_returning destroy_outlived=$lt_outlived selfdel_bhs=$lt_selfdel manual_rounds=$lt_manual flushes=$lt_flushes cancel_syncs=$lt_cancels misuse=$misuse violations=$violations"

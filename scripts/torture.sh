@@ -7,7 +7,11 @@
 # rmmod while the load runs.  Ends with the guest's summary line:
 #
 #   TORTURE SUMMARY: PASS seconds=.. ops=.. checks=.. scheduled=..
-#       hotplug_cycles=.. load_unload_cycles=.. violations=0
+#       hotplug_cycles=.. load_unload_cycles=.. destroy_rounds=..
+#       destroy_returning=.. destroy_outlived=.. selfdel_bhs=..
+#       manual_rounds=.. flushes=.. cancel_syncs=.. misuse=0 violations=0
+#
+# (the last ones are the lifetime modes' of torture/bhq_torture_lifetime.c)
 #
 #   scripts/torture.sh                        the short form CI runs
 #   TORTURE_SECONDS=600 scripts/torture.sh    a longer run by hand
