@@ -25,10 +25,12 @@
 # Settings (environment): TORTURE_SECONDS (default 20), TORTURE_LOOPS
 # (default 50), TORTURE_CPUS (default 4), TORTURE_PARAMS (more module
 # parameters for the timed run, e.g. "nr_bhs=8 irq_period_us=200").  The
-# guest's time limit grows with TORTURE_SECONDS.
+# guest's time limit grows with TORTURE_SECONDS.  BHQ_JOB (default torture)
+# names the build and guest directories, for runs side by side.
+job=${BHQ_JOB:-torture}
 . "$(dirname "$0")/lib.sh"
 
-export BHQ_JOB=torture
+export BHQ_JOB=$job
 debug=0
 [ "${1:-}" = --debug ] && debug=1
 seconds=${TORTURE_SECONDS:-20}
@@ -49,7 +51,7 @@ esac
 # Boot and build, the timed run, its shutdown, ~2 s per load/unload cycle.
 export BHQ_QEMU_TIMEOUT=$((${BHQ_QEMU_TIMEOUT:-300} + seconds + 3 * loops))
 
-work=$BHQ_CACHE/torture-work
+work=$BHQ_CACHE/torture-work/$BHQ_JOB
 mkdir -p "$work"
 conf=$work/torture.conf
 printf 'TORTURE_SECONDS=%s\nTORTURE_LOOPS=%s\nTORTURE_PARAMS="%s"\n' \
