@@ -245,6 +245,7 @@ struct lt_counters {
  * @delay_ok: the delay can be set
  * @misuse_ok: bhq's misuse count can be read
  * @misuse_base: the count that must not move
+ * @stopping: the modes make no new round (lt_stop())
  */
 struct lt_state {
 	struct lt_counters __percpu *counters;
@@ -257,6 +258,7 @@ struct lt_state {
 	bool delay_ok;
 	bool misuse_ok;
 	long misuse_base;
+	bool stopping;
 };
 
 static struct lt_state lt = {
@@ -1231,7 +1233,7 @@ static int lt_d_control_fn(void *unused)
 	unsigned int n = 0;
 
 	while (!kthread_should_stop()) {
-		if (lt_d.stuck || !lt_d_round(n++))
+		if (READ_ONCE(lt.stopping) || lt_d.stuck || !lt_d_round(n++))
 			schedule_timeout_idle(HZ);
 		else
 			usleep_range(500, 1000);
@@ -1600,7 +1602,7 @@ static int lt_s_control_fn(void *unused)
 	unsigned int n = 0;
 
 	while (!kthread_should_stop()) {
-		if (lt_s.stuck || !lt_s_batch(n++))
+		if (READ_ONCE(lt.stopping) || lt_s.stuck || !lt_s_batch(n++))
 			schedule_timeout_idle(HZ);
 		else
 			usleep_range(500, 1000);
@@ -2253,7 +2255,7 @@ static bool lt_m_round(void)
 static int lt_m_owner_fn(void *unused)
 {
 	while (!kthread_should_stop()) {
-		if (lt_m.stuck || !lt_m_round())
+		if (READ_ONCE(lt.stopping) || lt_m.stuck || !lt_m_round())
 			schedule_timeout_idle(HZ);
 		else
 			usleep_range(500, 1000);
@@ -2392,13 +2394,16 @@ void lt_start(void)
 /**
  * lt_stop() - end the modes' rounds, stop their threads, final checks
  *
- * Each mode finishes the round it is in (every wait bounded) before its
- * threads stop.  Safe after a failed or partial lt_init().
+ * The modes finish the rounds they are in (every wait bounded) side by
+ * side, then their threads stop.  Safe after a failed or partial
+ * lt_init().
  *
  * Context: process context.
  */
 void lt_stop(void)
 {
+	/* The modes end their rounds side by side, then each is stopped. */
+	WRITE_ONCE(lt.stopping, true);
 	lt_d_exit();
 	lt_s_exit();
 	lt_m_exit();
