@@ -14,6 +14,8 @@
 #   make torture    the torture test under QEMU: CPU hotplug, 50 load/unload
 #                   cycles; TORTURE_SECONDS=N runs longer
 #   make torture-debug   the same on the SMP debug kernel
+#   make faults-debug    bhq.ko and the demo under failslab and
+#                   fail_page_alloc on the SMP debug kernel
 #   make bench      every benchmark in one boot of the test kernel:
 #                   bench/results, table printed (minutes)
 #   make htmldocs   render Documentation/ with Sphinx and kernel-doc
@@ -26,7 +28,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 export KSRC KVER BHQ_CACHE CMD
 
-.PHONY: all modules run check kunit kunit-qemu kunit-kcsan torture torture-debug bench shell htmldocs dkms-install dkms-remove clean help
+.PHONY: all modules run check kunit kunit-qemu kunit-kcsan torture torture-debug faults-debug bench shell htmldocs dkms-install dkms-remove clean help
 
 all: modules
 
@@ -56,6 +58,9 @@ torture:
 
 torture-debug:
 	@scripts/torture.sh --debug
+
+faults-debug:
+	@scripts/debug-guest.sh scripts/guest-faults.sh
 
 bench:
 	@scripts/bench.sh

@@ -1,0 +1,106 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the debug guest (scripts/faults.sh): bhq under the kernel's
+# own fault injection, failslab and fail_page_alloc, aimed at module code
+# by their stack-trace filter (only allocations with a module's code on
+# the stack may fail, so the kernel around bhq keeps working):
+#
+#  1. LOAD_TRIES loads of bhq.ko while its init's allocations fail at
+#     random: each load succeeds completely or fails with an error and
+#     leaves nothing behind (no debugfs directory, no module);
+#  2. with bhq loaded cleanly, DEMO_TRIES loads of the demo (contexts,
+#     BHs, GFP_KERNEL and GFP_ATOMIC oneshots) under lighter faults;
+#     afterwards, without faults, bhq's counters reconcile, no BH is left,
+#     and a demo load without faults passes;
+#  3. rmmod bhq.
+# Then scripts/guest-kmemleak.sh scans for leaks: none may name bhq.
+LOAD_TRIES=${LOAD_TRIES:-30}
+DEMO_TRIES=${DEMO_TRIES:-12}
+D=/sys/kernel/debug/bhq
+fail() { echo "FAULTS FAIL: $*"; exit 1; }
+stat() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+
+# x86_64's module area (MODULES_VADDR to MODULES_END with KASLR).
+MOD_START=0xffffffffc0000000
+MOD_END=0xffffffffff000000
+
+# faults PERCENT: every allocation with module code on the stack fails
+# with that probability (0: off).
+faults() {
+	for a in failslab fail_page_alloc; do
+		f=/sys/kernel/debug/$a
+		[ -d $f ] || fail "no $f: the kernel lacks CONFIG_FAILSLAB or CONFIG_FAIL_PAGE_ALLOC"
+		echo N >$f/task-filter
+		echo N >$f/ignore-gfp-wait
+		echo 0 >$f/verbose
+		echo -1 >$f/times
+		echo 1 >$f/interval
+		echo $MOD_START >$f/require-start
+		echo $MOD_END >$f/require-end
+		echo "$1" >$f/probability
+	done
+	echo 0 >/sys/kernel/debug/fail_page_alloc/min-order
+	echo N >/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem
+}
+
+# The address of a loaded module, to check the filter's range.
+in_module_area() {
+	addr=$(awk -v m="$1" '$1 == m { print $6 }' /proc/modules)
+	[ -n "$addr" ] || return 1
+	# Compare as fixed-width hex strings.
+	a=$(printf '%s' "${addr#0x}" | tr 'A-F' 'a-f')
+	[ "${#a}" -eq 16 ] && [ "$a" \> "${MOD_START#0x}" ] && [ "$a" \< "${MOD_END#0x}" ]
+}
+
+faults 0
+echo "+ phase 1: $LOAD_TRIES loads of bhq.ko, its allocations failing at 5%"
+ok=0 bad=0 i=0
+while [ $i -lt $LOAD_TRIES ]; do
+	i=$((i + 1))
+	faults 5
+	if insmod /bhq.ko 2>/tmp/err; then
+		faults 0
+		ok=$((ok + 1))
+		[ -d $D ] || fail "bhq loaded without its debugfs directory"
+		in_module_area bhq || fail "bhq.ko is outside $MOD_START-$MOD_END: fix the filter range"
+		rmmod bhq || fail "rmmod bhq after a load under faults"
+	else
+		faults 0
+		bad=$((bad + 1))
+		grep -q '^bhq ' /proc/modules && fail "a failed load left bhq loaded"
+		[ -d $D ] && fail "a failed load left $D behind"
+	fi
+done
+echo "loads: $ok succeeded, $bad failed cleanly"
+[ $ok -gt 0 ] || fail "no load succeeded: the faults are too dense to test success"
+[ $bad -gt 0 ] || fail "no load failed: the faults did not reach bhq's init"
+
+echo "+ phase 2: $DEMO_TRIES demo loads, allocations of module code failing at 3%"
+insmod /bhq.ko || fail "insmod bhq.ko without faults"
+live0=$(stat live $D/summary)
+ok=0 bad=0 i=0
+while [ $i -lt $DEMO_TRIES ]; do
+	i=$((i + 1))
+	faults 3
+	if insmod /bhq_demo.ko nr_bhs=4 rounds=2 2>/tmp/err; then
+		faults 0
+		ok=$((ok + 1))
+		rmmod bhq_demo || fail "rmmod bhq_demo"
+	else
+		faults 0
+		bad=$((bad + 1))
+		grep -q '^bhq_demo ' /proc/modules && fail "a failed demo load left it loaded"
+	fi
+done
+echo "demo loads: $ok succeeded, $bad failed cleanly"
+[ $bad -gt 0 ] || fail "no demo load failed: the faults did not reach bhq"
+s=$(stat scheduled $D/summary); c=$(stat coalesced $D/summary)
+e=$(stat executed $D/summary); x=$(stat cancelled $D/summary)
+echo "counters: scheduled $s - coalesced $c = $((s - c)), executed $e + cancelled $x = $((e + x))"
+[ $((s - c)) -eq $((e + x)) ] || fail "the counters do not reconcile after the faults"
+[ "$(stat live $D/summary)" -eq "$live0" ] || fail "BHs left behind: live $(stat live $D/summary), was $live0"
+insmod /bhq_demo.ko || fail "the demo fails without faults after the faults"
+rmmod bhq_demo || fail "rmmod bhq_demo"
+echo "+ rmmod bhq"
+rmmod bhq || fail "rmmod bhq"
+echo "FAULTS PASS"
