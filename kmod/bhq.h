@@ -132,7 +132,7 @@ struct bhq_bh {
  * @scheduled: schedule calls (bhq_bh_schedule(), bhq_bh_schedule_idle(),
  *	bhq_schedule_oneshot(), and the barrier of bhq_ctx_flush())
  * @coalesced: schedule calls that found the BH already pending
- * @executed: callbacks run, idle ones included
+ * @executed: callbacks run (counted as they start), idle ones included
  * @executed_idle: callbacks run for an idle schedule
  * @cancelled: scheduled BHs dequeued but skipped because they were
  *	cancelled or deleted before they ran

@@ -325,10 +325,14 @@ static bool bhq_bh_dispatch(struct bhq_ctx *ctx, struct bhq_poll_frame *frame,
 		return false;
 	}
 
-	bhq_bh_run(ctx, frame, bh);
+	/*
+	 * Counted before the callback: once a flush barrier's callback has
+	 * let its flusher go, the flusher's counters must already show it.
+	 */
 	bhq_count(ctx, BHQ_STAT_EXECUTED);
 	if (!nonidle)
 		bhq_count(ctx, BHQ_STAT_EXECUTED_IDLE);
+	bhq_bh_run(ctx, frame, bh);
 	if (flags & BHQ_BH_ONESHOT)
 		bhq_bh_free(ctx, bh);
 	return nonidle;
