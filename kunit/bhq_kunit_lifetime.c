@@ -353,6 +353,7 @@ struct lt_manual {
 	struct completion started;	/* the second task is about to call */
 	struct completion returned;	/* the second task's call returned */
 	bool finished_at_return;
+	void (*call)(struct lt_manual *m);	/* the second task's call */
 };
 
 static void lt_count_fn(void *opaque)
@@ -504,16 +505,35 @@ static int lt_poll_once_thread(void *arg)
 	return 0;
 }
 
-static int lt_flush_once_thread(void *arg)
+/*
+ * The second task: make its call (flush, destroy, sync cancel), then note
+ * whether the blocking callback had returned by the time the call did.
+ */
+static int lt_second_task_thread(void *arg)
 {
 	struct lt_manual *m = arg;
 
 	complete(&m->started);
-	bhq_ctx_flush(m->ctx);
+	m->call(m);
 	WRITE_ONCE(m->finished_at_return, completion_done(&m->finished));
 	complete(&m->returned);
 	lt_park_until_stopped();
 	return 0;
+}
+
+static void lt_call_flush(struct lt_manual *m)
+{
+	bhq_ctx_flush(m->ctx);
+}
+
+static void lt_call_destroy(struct lt_manual *m)
+{
+	bhq_ctx_destroy(m->ctx);
+}
+
+static void lt_call_cancel_sync(struct lt_manual *m)
+{
+	bhq_bh_cancel_sync(m->bh);
 }
 
 /*
@@ -532,7 +552,8 @@ static void bhq_lifetime_flush_from_second_task_after_last_poll(struct kunit *te
 	bhq_bh_schedule(m->bh);
 	owner = lt_run(test, lt_poll_once_thread, m, "bhq-lt-once");
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->inside, LT_WAIT), 0);
-	flusher = lt_run(test, lt_flush_once_thread, m, "bhq-lt-flush1");
+	m->call = lt_call_flush;
+	flusher = lt_run(test, lt_second_task_thread, m, "bhq-lt-flush1");
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->started, LT_WAIT), 0);
 	msleep(20);
 	/* The callback it waits for has not returned. */
@@ -586,7 +607,8 @@ static void bhq_lifetime_flush_waits_for_outer_callback(struct kunit *test)
 	bhq_bh_schedule(m->bh);
 	owner = lt_run(test, lt_poll_once_thread, m, "bhq-lt-nest");
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->inside, LT_WAIT), 0);
-	flusher = lt_run(test, lt_flush_once_thread, m, "bhq-lt-flush2");
+	m->call = lt_call_flush;
+	flusher = lt_run(test, lt_second_task_thread, m, "bhq-lt-flush2");
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->nested, LT_WAIT), 0);
 	msleep(20);
 	KUNIT_EXPECT_FALSE(test, completion_done(&m->returned));
@@ -607,18 +629,6 @@ static void bhq_lifetime_flush_waits_for_outer_callback(struct kunit *test)
 	bhq_ctx_destroy(m->ctx);
 }
 
-static int lt_destroy_thread(void *arg)
-{
-	struct lt_manual *m = arg;
-
-	complete(&m->started);
-	bhq_ctx_destroy(m->ctx);
-	WRITE_ONCE(m->finished_at_return, completion_done(&m->finished));
-	complete(&m->returned);
-	lt_park_until_stopped();
-	return 0;
-}
-
 /*
  * Destroy of a manual context from a second task while the owner's poll
  * is inside a callback: destroy waits for the poll to return before it
@@ -637,7 +647,8 @@ static void bhq_lifetime_destroy_waits_for_poller(struct kunit *test)
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->inside, LT_WAIT), 0);
 	/* The BH is deleted by its owner before destroy, as it must be. */
 	bhq_bh_delete(m->bh);
-	destroyer = lt_run(test, lt_destroy_thread, m, "bhq-lt-destroy");
+	m->call = lt_call_destroy;
+	destroyer = lt_run(test, lt_second_task_thread, m, "bhq-lt-destroy");
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->started, LT_WAIT), 0);
 	msleep(20);
 	KUNIT_EXPECT_FALSE(test, completion_done(&m->returned));
@@ -723,18 +734,6 @@ static void bhq_lifetime_destroy_bounds_a_rescheduling_callback(struct kunit *te
 
 /* --- 4. bhq_bh_cancel_sync() ------------------------------------------- */
 
-static int lt_cancel_sync_thread(void *arg)
-{
-	struct lt_manual *m = arg;
-
-	complete(&m->started);
-	bhq_bh_cancel_sync(m->bh);
-	WRITE_ONCE(m->finished_at_return, completion_done(&m->finished));
-	complete(&m->returned);
-	lt_park_until_stopped();
-	return 0;
-}
-
 /*
  * A callback that sleeps on one CPU; cancel from another.  The plain
  * cancel returns while it runs; the sync cancel returns only once it has
@@ -753,7 +752,8 @@ static void lt_cancel_sync_while_running(struct kunit *test, unsigned int flags)
 
 	bhq_bh_cancel(m->bh);
 	KUNIT_EXPECT_FALSE(test, completion_done(&m->finished));
-	canceller = lt_run(test, lt_cancel_sync_thread, m, "bhq-lt-cancel");
+	m->call = lt_call_cancel_sync;
+	canceller = lt_run(test, lt_second_task_thread, m, "bhq-lt-cancel");
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->started, LT_WAIT), 0);
 	msleep(20);
 	KUNIT_EXPECT_FALSE(test, completion_done(&m->returned));
