@@ -27,7 +27,7 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 
-#include "bhq.h"
+#include <linux/bhq.h>
 #include "bhq_bench.h"
 
 /**

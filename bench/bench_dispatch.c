@@ -52,7 +52,7 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
-#include "bhq.h"
+#include <linux/bhq.h>
 #include "bhq_bench.h"
 
 /*

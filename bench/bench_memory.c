@@ -17,7 +17,7 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
-#include "bhq_internal.h"
+#include "../kmod/bhq_internal.h"
 #include "bhq_bench.h"
 
 #define QEMU_QEMUBH_SIZE	56

@@ -23,7 +23,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
-#include "bhq.h"
+#include <linux/bhq.h>
 #include "bhq_bench.h"
 
 enum {

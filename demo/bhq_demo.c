@@ -20,7 +20,7 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 
-#include "bhq.h"
+#include <linux/bhq.h>
 
 static unsigned int nr_bhs = 64;
 module_param(nr_bhs, uint, 0444);

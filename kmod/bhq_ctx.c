@@ -33,7 +33,7 @@
 #include <linux/string.h>
 
 #include "bhq_internal.h"
-#include "bhq_trace.h"
+#include <trace/events/bhq.h>
 
 /* Sleeping for idle BHs may end this much late, to batch timer wakeups. */
 #define BHQ_IDLE_SLACK_NS	(NSEC_PER_MSEC / 2)

@@ -13,7 +13,7 @@
 #include <linux/rcupdate.h>
 #include <linux/xarray.h>
 
-#include "bhq.h"
+#include <linux/bhq.h>
 #include "bhq_compat.h"
 
 /*

@@ -11,7 +11,15 @@
 #include "bhq_internal.h"
 
 #define CREATE_TRACE_POINTS
-#include "bhq_trace.h"
+#include <trace/events/bhq.h>
+
+/* For probes in other modules: the torture test checks every event. */
+EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_schedule);
+EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_execute_start);
+EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_execute_end);
+EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_poll_start);
+EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_poll_end);
+EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_sleep);
 
 static int __init bhq_init(void)
 {

@@ -45,7 +45,7 @@
 #include <linux/wait_bit.h>
 
 #include "bhq_internal.h"
-#include "bhq_trace.h"
+#include <trace/events/bhq.h>
 
 /*
  * A slice of the pending list, carved off by one poll.  Lives on that

@@ -63,7 +63,7 @@
 #include <linux/slab.h>
 
 #include "bhq_internal.h"
-#include "bhq_trace.h"
+#include <trace/events/bhq.h>
 
 static struct kmem_cache *bhq_bh_cache;
 
@@ -138,7 +138,7 @@ static bool bhq_mark_nonidle(struct bhq_ctx *ctx)
  * (by our fetch_or) and only sets NONIDLE on the BH and the flag; a poll
  * may have cleared the flag since, without finding @bh on the list yet.
  * Then we must turn the flag on again.  Found by the spin model
- * (kmod/bhq_protocol.pml, REREAD_AFTER_ADD).
+ * (tools/model/bhq_protocol.pml, REREAD_AFTER_ADD).
  *
  * llist_add()'s cmpxchg orders this read after the add.  By now the
  * callback may have run and deleted @bh, and a poll freed it: the read is

@@ -25,7 +25,7 @@
 #include <linux/smp.h>
 #include <linux/string.h>
 
-#include "bhq_internal.h"
+#include "../kmod/bhq_internal.h"
 
 #define BHQ_TEST_WAIT		(10 * HZ)
 

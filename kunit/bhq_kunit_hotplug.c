@@ -19,7 +19,7 @@
 #include <linux/sched/isolation.h>
 #include <linux/slab.h>
 
-#include "bhq_internal.h"
+#include "../kmod/bhq_internal.h"
 
 #define HP_WAIT	(10 * HZ)
 

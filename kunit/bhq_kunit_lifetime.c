@@ -27,7 +27,7 @@
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 
-#include "bhq_internal.h"
+#include "../kmod/bhq_internal.h"
 
 #define LT_WAIT			(10 * HZ)
 /*

@@ -20,7 +20,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
-#include "bhq_internal.h"
+#include "../kmod/bhq_internal.h"
 
 #define BHQ_TEST_WAIT	(10 * HZ)
 

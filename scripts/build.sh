@@ -13,6 +13,7 @@ out=$BHQ_CACHE/build/$BHQ_JOB-$kver
 mkdir -p "$out"
 # cp -p keeps timestamps, so make rebuilds only what changed.
 cp -p "$BHQ_TOP/Kbuild" "$BHQ_TOP/VERSION" "$out/"
+cp -rp "$BHQ_TOP/include" "$out/"
 for d in "$BHQ_TOP"/*/Kbuild; do
 	cp -rp "$(dirname "$d")" "$out/"
 done

@@ -16,7 +16,7 @@ dkms_add() {
 	say "copying the sources to $src"
 	rm -rf "$src"
 	mkdir -p "$src"
-	cp -r "$BHQ_TOP/Kbuild" "$BHQ_TOP/VERSION" "$BHQ_TOP/kmod" "$src/"
+	cp -r "$BHQ_TOP/Kbuild" "$BHQ_TOP/VERSION" "$BHQ_TOP/include" "$BHQ_TOP/kmod" "$src/"
 	sed "s/@VERSION@/$ver/" "$BHQ_TOP/dkms.conf" >"$src/dkms.conf"
 	dkms status -m bhq -v "$ver" | grep -q . || dkms add -m bhq -v "$ver"
 }

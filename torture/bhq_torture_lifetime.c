@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bhq_torture lifetime modes: the races where one party's life ends while
- * another is still inside bhq (the table in kmod/bhq.h and its rules
+ * another is still inside bhq (the table in include/linux/bhq.h and its rules
  * (1)-(4)), hammered next to the main load of bhq_torture_main.c and
  * counted in the same ops, checks and violations (their own counts are
  * the lt_* lines of /sys/kernel/debug/bhq/torture/stats).  Each mode has
@@ -113,7 +113,7 @@
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 
-#include "bhq.h"
+#include <linux/bhq.h>
 #include "bhq_torture.h"
 
 /*
@@ -122,7 +122,7 @@
  * are; they are declared with bhq's internals.
  */
 #if IS_ENABLED(CONFIG_KUNIT)
-#include "bhq_internal.h"
+#include "../kmod/bhq_internal.h"
 MODULE_IMPORT_NS(BHQ_KUNIT_NS);
 #endif
 

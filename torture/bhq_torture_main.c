@@ -211,7 +211,7 @@
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 
-#include "bhq.h"
+#include <linux/bhq.h>
 #include "bhq_torture.h"
 
 static unsigned int seconds;

@@ -77,8 +77,8 @@
  * free it, first make sure the callback can no longer start or run, with
  * bhq_bh_cancel_sync() or bhq_ctx_flush().
  */
-#ifndef _BHQ_H
-#define _BHQ_H
+#ifndef _LINUX_BHQ_H
+#define _LINUX_BHQ_H
 
 #include <linux/gfp_types.h>
 #include <linux/bits.h>
@@ -399,4 +399,4 @@ bool bhq_poll(struct bhq_ctx *ctx);
  */
 s64 bhq_compute_timeout(struct bhq_ctx *ctx);
 
-#endif /* _BHQ_H */
+#endif /* _LINUX_BHQ_H */

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * bhq tracepoints.  Disabled, each costs a static branch (a NOP) on its
- * path.  CREATE_TRACE_POINTS is defined in bhq_main.c only.
+ * path.  Other modules attach probes with register_trace_bhq_*(): the
+ * tracepoints are exported.  CREATE_TRACE_POINTS is defined in
+ * kmod/bhq_main.c only, after kmod/bhq_internal.h, whose struct bhq_ctx
+ * the event definitions read.
  *
  * Pointers to BHs are only printed, never followed: a BH may be freed by
  * the time bhq_execute_end fires.
@@ -9,13 +12,12 @@
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM bhq
 
-#if !defined(_BHQ_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
-#define _BHQ_TRACE_H
+#if !defined(_TRACE_BHQ_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _TRACE_BHQ_H
 
+#include <linux/bhq.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
-
-#include "bhq_internal.h"
 
 TRACE_EVENT(bhq_schedule,
 	    TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bool idle,
@@ -93,11 +95,7 @@ TRACE_EVENT(bhq_sleep,
 	    TP_printk("ctx=%s timeout_ns=%lld", __entry->ctx, __entry->timeout)
 );
 
-#endif /* _BHQ_TRACE_H */
+#endif /* _TRACE_BHQ_H */
 
 /* This part must be outside the include guard. */
-#undef TRACE_INCLUDE_PATH
-#define TRACE_INCLUDE_PATH .
-#undef TRACE_INCLUDE_FILE
-#define TRACE_INCLUDE_FILE bhq_trace
 #include <trace/define_trace.h>
