@@ -102,7 +102,7 @@ step sparse build_sparse
 step checkpatch checkpatch
 step kernel-doc kerneldoc
 step htmldocs "$BHQ_TOP/scripts/htmldocs.sh"
-step spin-model "$BHQ_TOP/scripts/spin-check.sh"
+step spin-model "$BHQ_TOP/tools/model/spin-check.sh"
 step kunit-uml "$BHQ_TOP/scripts/kunit.sh" um
 step run "$BHQ_TOP/scripts/run.sh"
 step bench-quick "$BHQ_TOP/scripts/bench.sh" --quick

@@ -42,7 +42,7 @@ grep -q 'CONFIG_BHQ' "$ksrc/drivers/Makefile" ||
 [ "$profile" != link ] || exit 0
 
 k=$BHQ_TOP/kunit
-args=(--kunitconfig="$k/.kunitconfig")
+args=(--kunitconfig="$k/.kunitconfig" --kunitconfig="$BHQ_TOP/configs/debug.config")
 expect=()
 case "$profile" in
 um)
@@ -50,9 +50,9 @@ um)
 	;;
 qemu | kcsan)
 	ensure_pkgs $BHQ_PKGS_GUEST
-	detector=$k/kasan.config
-	[ "$profile" = kcsan ] && detector=$k/kcsan.config
-	args+=(--arch=x86_64 --kunitconfig="$k/smp.config"
+	detector=$BHQ_TOP/configs/kasan.config
+	[ "$profile" = kcsan ] && detector=$BHQ_TOP/configs/kcsan.config
+	args+=(--arch=x86_64 --kunitconfig="$BHQ_TOP/configs/smp.config"
 		--kunitconfig="$detector"
 		--qemu_args="-smp 4 -m 2048 -accel tcg"
 		--kernel_args="bhq_kunit.min_cpus=4" --kernel_args=no_timer_check

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Model-check bhq's protocols with spin, each model and its variants against
-# their expected outcome: kmod/bhq_protocol.pml, the schedule / poll /
+# their expected outcome: tools/model/bhq_protocol.pml, the schedule / poll /
 # non-idle flag / sleep / wakeup protocol of kmod/bhq_queue.c and
-# kmod/bhq_ctx.c; kmod/bhq_ownership.pml, the poll role of a manual context
+# kmod/bhq_ctx.c; tools/model/bhq_ownership.pml, the poll role of a manual context
 # (its owner's polls, a flush that borrows the role, cancel_sync, destroy)
 # in kmod/bhq_poll.c.  A model that must hold gets a safety run
 # (assertions, invariants, end states) and a run of its ltl claim (pan -a);
@@ -12,12 +12,12 @@
 # expected", and exits non-zero on any surprise; the logs and the error
 # trails of a failed run stay in $BHQ_CACHE/spin.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../scripts/lib.sh"
 
 ensure_pkgs spin gcc
 
-protocol_model=$BHQ_TOP/kmod/bhq_protocol.pml
-ownership_model=$BHQ_TOP/kmod/bhq_ownership.pml
+protocol_model=$BHQ_TOP/tools/model/bhq_protocol.pml
+ownership_model=$BHQ_TOP/tools/model/bhq_ownership.pml
 for model in "$protocol_model" "$ownership_model"; do
 	[ -f "$model" ] || die "no model at $model"
 done

@@ -3,13 +3,13 @@
  * bhq_protocol.pml: a Promela model of the bhq schedule / poll / non-idle
  * flag / sleep / wakeup protocol, for the spin model checker.
  *
- * Run it with scripts/spin-check.sh (a few seconds): it checks this model
+ * Run it with tools/model/spin-check.sh (a few seconds): it checks this model
  * and its variants below, each against its expected outcome.  By hand:
  *
- *	spin -a kmod/bhq_protocol.pml		(or spin -DNAIVE_CLEAR -a ...)
+ *	spin -a tools/model/bhq_protocol.pml		(or spin -DNAIVE_CLEAR -a ...)
  *	gcc -O2 -DSAFETY -DNOCLAIM -o pan pan.c && ./pan -m100000
  *	gcc -O2 -o pan pan.c && ./pan -a -m100000	(the ltl claim too)
- *	spin -t -p kmod/bhq_protocol.pml	(replay an error's trail)
+ *	spin -t -p tools/model/bhq_protocol.pml	(replay an error's trail)
  *
  * What is modelled, and where it is in the C code:
  *
@@ -124,7 +124,7 @@
  *     wakes the thread, which is then no longer asleep; or it found the
  *     flag set by another one in progress, which will.
  *
- * Variants (scripts/spin-check.sh knows which must pass and which fail):
+ * Variants (tools/model/spin-check.sh knows which must pass and which fail):
  *
  *  -DREREAD_AFTER_ADD=0|1, the coalescing hole.  0 is bhq_queue.c before
  *	bhq_nonidle_while_adding(), and fails FLAG_OK and SLEEP_IDLE_OK: an idle schedule claims

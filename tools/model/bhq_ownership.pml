@@ -5,17 +5,17 @@
  * that borrows the role from the owner, of bhq_bh_cancel_sync(), and of
  * the destroy that claims the role for good and waits for an owner still
  * inside bhq_poll_enter(), for the spin model checker.
- * kmod/bhq_protocol.pml models the rest of the protocol (schedule, the
+ * tools/model/bhq_protocol.pml models the rest of the protocol (schedule, the
  * non-idle flag, the thread's sleep).
  *
- * Run it with scripts/spin-check.sh (under a minute for this model): it
+ * Run it with tools/model/spin-check.sh (under a minute for this model): it
  * checks this model and its variants below, each against its expected
  * outcome.  By hand:
  *
- *	spin -a kmod/bhq_ownership.pml		(or spin -DNO_BORROW_WAKE -a ...)
+ *	spin -a tools/model/bhq_ownership.pml		(or spin -DNO_BORROW_WAKE -a ...)
  *	gcc -O2 -DSAFETY -DNOCLAIM -o pan pan.c && ./pan -m100000
  *	gcc -O2 -o pan pan.c && ./pan -a -m100000	(the ltl claim too)
- *	spin -t -p kmod/bhq_ownership.pml	(replay an error's trail)
+ *	spin -t -p tools/model/bhq_ownership.pml	(replay an error's trail)
  *
  * Processes (tasks), started together by init:
  *  - owner: the task that owns the context.  Calls bhq_poll() at most
@@ -33,7 +33,7 @@
  * destroyer's drain; a nested bhq_poll() nests in that task.
  *
  * When may destroy start?  Only once the flusher and cancel_sync have
- * returned (flush and destroy must not overlap, the table in kmod/bhq.h),
+ * returned (flush and destroy must not overlap, the table in include/linux/bhq.h),
  * and once the owner will not call bhq_poll() again (@go): it says so
  * after its last call returned; or a callback of A tells the destroyer to
  * go ahead, either running in the owner's own poll (the owner then stops:
@@ -41,7 +41,7 @@
  * a flush (the flusher's or cancel_sync's) while the owner waits in
  * bhq_poll_enter() for a borrower (ghost @owaits: its cmpxchg met a
  * borrowed value and it has not taken the role since; the owner then
- * stops after that call: kmod/bhq.h, note (4)).  In the last case the
+ * stops after that call: include/linux/bhq.h, note (4)).  In the last case the
  * flush releases the role and returns, and destroy may claim the role
  * before the woken owner's next cmpxchg: bhq_ctx_claim() then waits for
  * ctx->entering, and the owner's cmpxchg meets BHQ_POLLER_DYING and
@@ -146,7 +146,7 @@
  *    pr_warn() after 10 s.
  *  - the non-idle flag and slices_nonidle, NONIDLE, bhq_mark_nonidle(),
  *    bhq_kick() (no thread), bhq_compute_timeout(): they decide how soon a
- *    poll comes, not who polls (kmod/bhq_protocol.pml has them); counters,
+ *    poll comes, not who polls (tools/model/bhq_protocol.pml has them); counters,
  *    tracing, lockdep maps, rcu_read_lock(), BH ids and allocation;
  *    COUNTED, DELETED, ONESHOT, ORPHANED, bhq_bh_reap(), the drain's
  *    discard mode (the drain here ends within two polls, far from
@@ -259,7 +259,7 @@
  *     when a callback run by a flush started the destroy while the owner
  *     waited for that flush (above).
  *
- * Variants (scripts/spin-check.sh knows which must pass and which fail):
+ * Variants (tools/model/spin-check.sh knows which must pass and which fail):
  *
  *  -DLOOP_AFTER_WAIT, bhq_barrier_poll() as it was before its fix: it
  *	loops to completion_done() after wait_for_completion_timeout()
@@ -316,7 +316,7 @@
  *	(ghost @ocall instead of @owaits): destroy claims the role, reads a
  *	count of 0, and frees before the owner's atomic_inc() (P5).  So the
  *	user may start the destroy from such a callback only if it knows that
- *	the owner already waits in bhq_poll() (kmod/bhq.h, note (4)).
+ *	the owner already waits in bhq_poll() (include/linux/bhq.h, note (4)).
  */
 
 #define NPOLL		2	/* the owner calls bhq_poll() at most this often */
