@@ -64,6 +64,6 @@ void bench_memory(void)
 	mem_row("memory", "bhq_bh", "xarray_slot", sizeof(struct xa_node) / XA_CHUNK_SIZE);
 
 	mem_ctx("bhq", sizeof(struct bhq_ctx),
-		sizeof(struct bhq_counters) * num_possible_cpus());
+		sizeof(struct bhq_stats) * num_possible_cpus());
 	mem_ctx("kthread_worker", sizeof(struct kthread_worker), 0);
 }

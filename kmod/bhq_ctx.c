@@ -146,7 +146,7 @@ static struct bhq_ctx *bhq_ctx_alloc(const char *name, int cpu)
 	ctx = kzalloc_node(sizeof(*ctx), GFP_KERNEL, node);
 	if (!ctx)
 		return NULL;
-	ctx->counters = alloc_percpu(struct bhq_counters);
+	ctx->counters = alloc_percpu(struct bhq_stats);
 	if (!ctx->counters) {
 		kfree(ctx);
 		return NULL;

@@ -76,35 +76,6 @@ static inline void bhq_debug_after_publish(void)
 #define BHQ_BH_DEQUEUE_MASK \
 	(BHQ_BH_PENDING | BHQ_BH_SCHEDULED | BHQ_BH_NONIDLE | BHQ_BH_COUNTED)
 
-/*
- * Counters, in the order of the fields of struct bhq_stats (bhq_stats.c
- * checks that at build time).  All but BHQ_STAT_MAX_DEPTH are per-CPU
- * sums; BHQ_STAT_LIVE goes up on allocation and down on free, so its sum
- * is the number of live BHs.
- */
-enum bhq_stat {
-	BHQ_STAT_SCHEDULED,
-	BHQ_STAT_COALESCED,
-	BHQ_STAT_EXECUTED,
-	BHQ_STAT_EXECUTED_IDLE,
-	BHQ_STAT_CANCELLED,
-	BHQ_STAT_DELETED,
-	BHQ_STAT_POLLS,
-	BHQ_STAT_PROGRESS_POLLS,
-	BHQ_STAT_NESTED_POLLS,
-	BHQ_STAT_MAX_DEPTH,
-	BHQ_STAT_TIMEOUTS_ZERO,
-	BHQ_STAT_TIMEOUTS_IDLE,
-	BHQ_STAT_TIMEOUTS_INFINITE,
-	BHQ_STAT_WAKEUPS,
-	BHQ_STAT_LIVE,
-	BHQ_NR_STATS,
-};
-
-struct bhq_counters {
-	u64 v[BHQ_NR_STATS];
-};
-
 struct bhq_poll_frame;
 
 /**
@@ -118,7 +89,7 @@ struct bhq_poll_frame;
  *	"Ownership")
  * @thread: the kthread that polls, NULL for a manual context; the
  *	context holds a reference, dropped when the context is freed
- * @counters: per-CPU counters, indexed by enum bhq_stat
+ * @counters: per-CPU counters; bhq_ctx_get_stats() sums them
  * @slices: slices of active polls, oldest first (owner only)
  * @innermost: the innermost active poll (owner only)
  * @slices_nonidle: a non-idle BH may wait in @slices (owner writes)
@@ -146,7 +117,7 @@ struct bhq_ctx {
 	atomic_t nonidle;
 	unsigned long poller;
 	struct task_struct *thread;
-	struct bhq_counters __percpu *counters;
+	struct bhq_stats __percpu *counters;
 
 	struct list_head slices ____cacheline_aligned_in_smp;
 	struct bhq_poll_frame *innermost;
@@ -182,9 +153,10 @@ static inline struct task_struct *bhq_poller_task(unsigned long poller)
 	return (struct task_struct *)(poller & ~BHQ_POLLER_TAGS);
 }
 
-static inline void bhq_count(struct bhq_ctx *ctx, enum bhq_stat stat)
+/* Count one event on this CPU: bhq_count(&ctx->counters->executed). */
+static inline void bhq_count(u64 __percpu *counter)
 {
-	this_cpu_inc(ctx->counters->v[stat]);
+	this_cpu_inc(*counter);
 }
 
 /* bhq_queue.c: the life cycle of a BH */

@@ -311,7 +311,7 @@ static bool bhq_bh_dispatch(struct bhq_ctx *ctx, struct bhq_poll_frame *frame,
 		run = false;
 	if (!run) {
 		if (flags & BHQ_BH_COUNTED)
-			bhq_count(ctx, BHQ_STAT_CANCELLED);
+			bhq_count(&ctx->counters->cancelled);
 		if (flags & (BHQ_BH_DELETED | BHQ_BH_ONESHOT))
 			bhq_bh_reap(ctx, bh);
 		return false;
@@ -329,9 +329,9 @@ static bool bhq_bh_dispatch(struct bhq_ctx *ctx, struct bhq_poll_frame *frame,
 	 * Counted before the callback: once a flush barrier's callback has
 	 * let its flusher go, the flusher's counters must already show it.
 	 */
-	bhq_count(ctx, BHQ_STAT_EXECUTED);
+	bhq_count(&ctx->counters->executed);
 	if (!nonidle)
-		bhq_count(ctx, BHQ_STAT_EXECUTED_IDLE);
+		bhq_count(&ctx->counters->executed_idle);
 	bhq_bh_run(ctx, frame, bh);
 	if (flags & BHQ_BH_ONESHOT)
 		bhq_bh_free(ctx, bh);
@@ -356,9 +356,9 @@ static bool bhq_poll_owned(struct bhq_ctx *ctx, bool discard)
 
 	ctx->innermost = &frame;
 	ctx->depth++;
-	bhq_count(ctx, BHQ_STAT_POLLS);
+	bhq_count(&ctx->counters->polls);
 	if (ctx->depth > 1)
-		bhq_count(ctx, BHQ_STAT_NESTED_POLLS);
+		bhq_count(&ctx->counters->nested_polls);
 	if (ctx->depth > ctx->max_depth)
 		WRITE_ONCE(ctx->max_depth, ctx->depth);
 
@@ -373,7 +373,7 @@ static bool bhq_poll_owned(struct bhq_ctx *ctx, bool discard)
 	ctx->innermost = frame.outer;
 	ctx->depth--;
 	if (progress)
-		bhq_count(ctx, BHQ_STAT_PROGRESS_POLLS);
+		bhq_count(&ctx->counters->progress_polls);
 	return progress;
 }
 
@@ -415,13 +415,13 @@ s64 bhq_compute_timeout(struct bhq_ctx *ctx)
 	 */
 	if (bhq_work_pending(ctx)) {
 		timeout = 0;
-		bhq_count(ctx, BHQ_STAT_TIMEOUTS_ZERO);
+		bhq_count(&ctx->counters->timeouts_zero);
 	} else if (!llist_empty(&ctx->pending) || !list_empty(&ctx->slices)) {
 		timeout = BHQ_IDLE_TIMEOUT_NS;
-		bhq_count(ctx, BHQ_STAT_TIMEOUTS_IDLE);
+		bhq_count(&ctx->counters->timeouts_idle);
 	} else {
 		timeout = BHQ_TIMEOUT_INFINITE;
-		bhq_count(ctx, BHQ_STAT_TIMEOUTS_INFINITE);
+		bhq_count(&ctx->counters->timeouts_infinite);
 	}
 	return timeout;
 }

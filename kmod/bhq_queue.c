@@ -117,7 +117,7 @@ static void bhq_kick(struct bhq_ctx *ctx)
 		return;
 	/* Counted only when the thread was asleep, not for a running one. */
 	if (wake_up_process(thread))
-		bhq_count(ctx, BHQ_STAT_WAKEUPS);
+		bhq_count(&ctx->counters->wakeups);
 }
 
 /*
@@ -179,10 +179,10 @@ void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 	/* From here on the callback may run, and free what we touch. */
 	bhq_debug_after_publish();
 
-	bhq_count(ctx, BHQ_STAT_SCHEDULED);
+	bhq_count(&ctx->counters->scheduled);
 	trace_bhq_schedule(ctx, bh, !(set & BHQ_BH_NONIDLE), !added);
 	if (!added)
-		bhq_count(ctx, BHQ_STAT_COALESCED);
+		bhq_count(&ctx->counters->coalesced);
 	else if (!(set & BHQ_BH_NONIDLE))
 		set |= bhq_nonidle_while_adding(bh);
 
@@ -258,8 +258,8 @@ void bhq_bh_free(struct bhq_ctx *ctx, struct bhq_bh *bh)
 	if (bh->id)
 		xa_erase(&ctx->bhs, bh->id);
 	kmem_cache_free(bhq_bh_cache, bh);
-	this_cpu_dec(ctx->counters->v[BHQ_STAT_LIVE]);
-	bhq_count(ctx, BHQ_STAT_DELETED);
+	this_cpu_dec(ctx->counters->live);
+	bhq_count(&ctx->counters->deleted);
 }
 
 struct bhq_bh *bhq_bh_new(struct bhq_ctx *ctx, bhq_func_t func, void *opaque)
@@ -279,7 +279,7 @@ struct bhq_bh *bhq_bh_new(struct bhq_ctx *ctx, bhq_func_t func, void *opaque)
 		kmem_cache_free(bhq_bh_cache, bh);
 		return NULL;
 	}
-	bhq_count(ctx, BHQ_STAT_LIVE);
+	bhq_count(&ctx->counters->live);
 	return bh;
 }
 EXPORT_SYMBOL_GPL(bhq_bh_new);
@@ -296,7 +296,7 @@ int bhq_schedule_oneshot(struct bhq_ctx *ctx, bhq_func_t func, void *opaque,
 	bh = bhq_bh_alloc(ctx, func, opaque, BHQ_BH_ONESHOT, gfp);
 	if (!bh)
 		return -ENOMEM;
-	bhq_count(ctx, BHQ_STAT_LIVE);
+	bhq_count(&ctx->counters->live);
 	bhq_bh_schedule(bh);
 	return 0;
 }

@@ -15,48 +15,17 @@
 #include <linux/debugfs.h>
 #include <linux/export.h>
 #include <linux/seq_file.h>
-#include <linux/stddef.h>
 
 #include "bhq_internal.h"
 
+/* The names in debugfs, in the order of struct bhq_stats. */
 static const char *const bhq_stat_names[] = {
-	[BHQ_STAT_SCHEDULED]		= "scheduled",
-	[BHQ_STAT_COALESCED]		= "coalesced",
-	[BHQ_STAT_EXECUTED]		= "executed",
-	[BHQ_STAT_EXECUTED_IDLE]	= "executed_idle",
-	[BHQ_STAT_CANCELLED]		= "cancelled",
-	[BHQ_STAT_DELETED]		= "deleted",
-	[BHQ_STAT_POLLS]		= "polls",
-	[BHQ_STAT_PROGRESS_POLLS]	= "progress_polls",
-	[BHQ_STAT_NESTED_POLLS]		= "nested_polls",
-	[BHQ_STAT_MAX_DEPTH]		= "max_depth",
-	[BHQ_STAT_TIMEOUTS_ZERO]	= "timeouts_zero",
-	[BHQ_STAT_TIMEOUTS_IDLE]	= "timeouts_idle",
-	[BHQ_STAT_TIMEOUTS_INFINITE]	= "timeouts_infinite",
-	[BHQ_STAT_WAKEUPS]		= "wakeups",
-	[BHQ_STAT_LIVE]			= "live",
+	BHQ_STATS(BHQ_STAT_NAME)
 };
 
-static_assert(ARRAY_SIZE(bhq_stat_names) == BHQ_NR_STATS);
+#define BHQ_NR_STATS	ARRAY_SIZE(bhq_stat_names)
 
-/* struct bhq_stats is filled as an array indexed by enum bhq_stat. */
-#define BHQ_STAT_AT(field, stat) \
-	static_assert(offsetof(struct bhq_stats, field) == (stat) * sizeof(u64))
-BHQ_STAT_AT(scheduled, BHQ_STAT_SCHEDULED);
-BHQ_STAT_AT(coalesced, BHQ_STAT_COALESCED);
-BHQ_STAT_AT(executed, BHQ_STAT_EXECUTED);
-BHQ_STAT_AT(executed_idle, BHQ_STAT_EXECUTED_IDLE);
-BHQ_STAT_AT(cancelled, BHQ_STAT_CANCELLED);
-BHQ_STAT_AT(deleted, BHQ_STAT_DELETED);
-BHQ_STAT_AT(polls, BHQ_STAT_POLLS);
-BHQ_STAT_AT(progress_polls, BHQ_STAT_PROGRESS_POLLS);
-BHQ_STAT_AT(nested_polls, BHQ_STAT_NESTED_POLLS);
-BHQ_STAT_AT(max_depth, BHQ_STAT_MAX_DEPTH);
-BHQ_STAT_AT(timeouts_zero, BHQ_STAT_TIMEOUTS_ZERO);
-BHQ_STAT_AT(timeouts_idle, BHQ_STAT_TIMEOUTS_IDLE);
-BHQ_STAT_AT(timeouts_infinite, BHQ_STAT_TIMEOUTS_INFINITE);
-BHQ_STAT_AT(wakeups, BHQ_STAT_WAKEUPS);
-BHQ_STAT_AT(live, BHQ_STAT_LIVE);
+/* Counters are summed and printed as an array of u64. */
 static_assert(sizeof(struct bhq_stats) == BHQ_NR_STATS * sizeof(u64));
 
 atomic_long_t bhq_misuse_detected = ATOMIC_LONG_INIT(0);
@@ -80,10 +49,10 @@ static void bhq_ctx_add_stats(struct bhq_ctx *ctx, struct bhq_stats *stats)
 	unsigned int cpu, i;
 
 	for_each_possible_cpu(cpu) {
-		const struct bhq_counters *c = per_cpu_ptr(ctx->counters, cpu);
+		const u64 *c = (const u64 *)per_cpu_ptr(ctx->counters, cpu);
 
 		for (i = 0; i < BHQ_NR_STATS; i++)
-			sum[i] += READ_ONCE(c->v[i]);
+			sum[i] += READ_ONCE(c[i]);
 	}
 	stats->max_depth = max(stats->max_depth, READ_ONCE(ctx->max_depth));
 }

@@ -82,6 +82,7 @@
 
 #include <linux/gfp_types.h>
 #include <linux/bits.h>
+#include <linux/bhq_stats.h>
 #include <linux/llist.h>
 #include <linux/time64.h>
 #include <linux/types.h>
@@ -125,48 +126,6 @@ struct bhq_bh {
 	void *opaque;
 	atomic_t flags;
 	u32 id;
-};
-
-/**
- * struct bhq_stats - counters of one context, see bhq_ctx_get_stats()
- * @scheduled: schedule calls (bhq_bh_schedule(), bhq_bh_schedule_idle(),
- *	bhq_schedule_oneshot(), and the barrier of bhq_ctx_flush())
- * @coalesced: schedule calls that found the BH already pending
- * @executed: callbacks run (counted as they start), idle ones included
- * @executed_idle: callbacks run for an idle schedule
- * @cancelled: scheduled BHs dequeued but skipped because they were
- *	cancelled or deleted before they ran
- * @deleted: BHs freed, oneshots included
- * @polls: bhq_poll() calls, nested ones included
- * @progress_polls: polls that ran a non-idle BH
- * @nested_polls: polls called from a callback of the same context
- * @max_depth: deepest poll nesting seen, 1 for a plain poll
- * @timeouts_zero: bhq_compute_timeout() results of 0
- * @timeouts_idle: bhq_compute_timeout() results of BHQ_IDLE_TIMEOUT_NS
- * @timeouts_infinite: bhq_compute_timeout() results of BHQ_TIMEOUT_INFINITE
- * @wakeups: schedules (and deletes) that woke the context's thread from
- *	its sleep; a wake_up_process() of a running thread is not counted
- * @live: BHs allocated on this context and not yet freed
- *
- * At rest (nothing pending) every schedule that enqueued a BH has been
- * dequeued exactly once: scheduled - coalesced == executed + cancelled.
- */
-struct bhq_stats {
-	u64 scheduled;
-	u64 coalesced;
-	u64 executed;
-	u64 executed_idle;
-	u64 cancelled;
-	u64 deleted;
-	u64 polls;
-	u64 progress_polls;
-	u64 nested_polls;
-	u64 max_depth;
-	u64 timeouts_zero;
-	u64 timeouts_idle;
-	u64 timeouts_infinite;
-	u64 wakeups;
-	u64 live;
 };
 
 /**
