@@ -60,7 +60,7 @@ torture-debug:
 	@scripts/torture.sh --debug
 
 faults-debug:
-	@scripts/debug-guest.sh scripts/guest-faults.sh
+	@scripts/debug-guest.sh faults
 
 bench:
 	@scripts/bench.sh

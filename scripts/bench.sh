@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make bench`: run every benchmark of bench/bhq_bench.ko in one boot of
 # the test kernel under QEMU (scripts/guest.sh, the boot path of `make
-# run`; scripts/guest-bench.sh runs in the guest), with no more vCPUs than
+# run`; tools/testing/selftests/bhq/bench.sh runs in the guest), with no more vCPUs than
 # the host has cores, then write table.txt, summary.md (the same for the
 # README), results.csv, cdf.csv and PNG plots (gnuplot, bench/plot.gp)
 # into the results directory and print the table.
@@ -65,7 +65,6 @@ else
 	[ "$BENCH_CPUS" -le 2 ] || BENCH_CPUS=2
 	rm -rf "$work"
 	mkdir -p "$work/plot" "$out"
-	printf '%s\n' "${params[*]}" >"$work/bench.params"
 
 	BENCH_HOST_CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	BENCH_HOST_CORES=$(nproc)
@@ -79,7 +78,7 @@ else
 	say "benchmarks in one boot, $BENCH_CPUS vCPUs, module parameters: ${params[*]:-none} (log: $work/guest.log)"
 	start=$SECONDS
 	run_logged "$work/guest.log" "$BHQ_TOP/scripts/guest.sh" --cpus "$BENCH_CPUS" \
-		--script "$BHQ_TOP/scripts/guest-bench.sh" --add "$work/bench.params" ||
+		--test bench -- "${params[@]}" ||
 		die "the benchmark guest failed; log: $work/guest.log"
 	BENCH_SECONDS=$((SECONDS - start))
 	BENCH_LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -112,15 +112,15 @@ step spin-model "$BHQ_TOP/tools/model/spin-check.sh"
 step kunit-uml "$BHQ_TOP/scripts/kunit.sh" um
 step run "$BHQ_TOP/scripts/run.sh"
 step bench-quick "$BHQ_TOP/scripts/bench.sh" --quick
-step tracepoints "$BHQ_TOP/scripts/guest.sh" --script "$BHQ_TOP/scripts/guest-trace.sh"
+step tracepoints "$BHQ_TOP/scripts/guest.sh" --test trace
 step shell shell_scripted
 step kunit-qemu "$BHQ_TOP/scripts/kunit.sh" qemu
 step kunit-kcsan "$BHQ_TOP/scripts/kunit.sh" kcsan
-step debug-smoke "$BHQ_TOP/scripts/debug-guest.sh" "$BHQ_TOP/scripts/guest-smoke.sh"
-step debug-kunit-modules "$BHQ_TOP/scripts/debug-guest.sh" "$BHQ_TOP/scripts/guest-kunit-modules.sh"
+step debug-smoke "$BHQ_TOP/scripts/debug-guest.sh" smoke
+step debug-kunit-modules "$BHQ_TOP/scripts/debug-guest.sh" kunit-modules
 step torture "$BHQ_TOP/scripts/torture.sh"
 step torture-debug "$BHQ_TOP/scripts/torture.sh" --debug
-step faults-debug "$BHQ_TOP/scripts/debug-guest.sh" "$BHQ_TOP/scripts/guest-faults.sh"
+step faults-debug "$BHQ_TOP/scripts/debug-guest.sh" faults
 step "build-W1-$BHQ_KSERIES_OLD" build_old
 step "run-$BHQ_KSERIES_OLD" env KVER="$BHQ_KSERIES_OLD" "$BHQ_TOP/scripts/run.sh"
 step dkms "$BHQ_TOP/scripts/dkms.sh" check

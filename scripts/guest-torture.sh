@@ -71,13 +71,13 @@ reconcile() {
 }
 
 echo "+ CPUs that can go offline: $hp_cpus"
-insmod /bhq.ko || fail "insmod bhq.ko"
+insmod /modules/bhq.ko || fail "insmod bhq.ko"
 
 echo "+ bad parameters must refuse to load"
 for p in nr_bhs=0 nr_threaded=17 seconds=86401 stall_ms=5 irq_period_us=1 \
 	irq_producers=maybe max_nest=9 nr_bhs=abc destroy_threads=9 \
 	selfdel_threads=9 manual_helpers=9 lifetime_delay_us=100001; do
-	if insmod /bhq_torture.ko "$p" 2> /dev/null; then
+	if insmod /modules/bhq_torture.ko "$p" 2> /dev/null; then
 		fail "bhq_torture.ko loaded with $p"
 	fi
 	msg=$(dmesg | tail -n 2 | grep -m1 -E "bhq_torture.*${p%%=*}")
@@ -90,7 +90,7 @@ done
 misuse_before=$(cat /sys/kernel/debug/bhq/misuse)
 echo "+ insmod bhq_torture.ko seconds=$TORTURE_SECONDS $TORTURE_PARAMS, CPU hotplug while it runs"
 # shellcheck disable=SC2086
-insmod /bhq_torture.ko seconds="$TORTURE_SECONDS" $TORTURE_PARAMS || fail "insmod bhq_torture.ko"
+insmod /modules/bhq_torture.ko seconds="$TORTURE_SECONDS" $TORTURE_PARAMS || fail "insmod bhq_torture.ko"
 start=$(cut -d. -f1 /proc/uptime)
 i=0
 while [ "$(cat $D/status)" = running ]; do
@@ -153,13 +153,13 @@ while [ "$n" -le "$TORTURE_LOOPS" ]; do
 		off=$(hp_cpu $((n / 10)))
 		cpu_set "$off" 0
 	fi
-	insmod /bhq.ko || fail "round $n: insmod bhq.ko"
+	insmod /modules/bhq.ko || fail "round $n: insmod bhq.ko"
 	# The main load only: the timed run above covers the lifetime modes.
 	# With them here too, the debug kernel's rounds failed the probes'
 	# timing bounds under the extra load (a publish delay starved the
 	# per-CPU threads past stall_ms in 3 of 50 rounds; without it, non-idle
 	# probes ran after the idle timeout in 2 of 50).
-	insmod /bhq_torture.ko nr_bhs=2 destroy_threads=0 selfdel_threads=0 \
+	insmod /modules/bhq_torture.ko nr_bhs=2 destroy_threads=0 selfdel_threads=0 \
 		manual_helpers=0 || fail "round $n: insmod bhq_torture.ko"
 	if [ -n "$off" ]; then
 		cpu_set "$off" 1

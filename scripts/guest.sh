@@ -1,34 +1,50 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Boot a Debian kernel under QEMU (TCG) with a busybox initramfs holding
-# every module this project builds, and run a script (or a shell) in it.
+# every module this project builds and the selftests, and run a selftest
+# (or a shell) in it.
 #
-#   scripts/guest.sh [--cpus N] [--add FILE]... [--script FILE | --shell [--cmd CMD]]
+#   scripts/guest.sh [--cpus N] [--add FILE]... [--test NAME [-- ARG...] | --shell [--cmd CMD]]
 #
 # KVER picks the kernel (a release or a series, default the newest 6.12).
-# The guest's /init mounts proc, sys, dev, debugfs and tracefs, runs the
-# script from / (with the modules in /), prints "BHQ-GUEST-EXIT: <status>"
-# and powers off.  Our exit status is the script's.  The console log is
-# kept in the cache; its path is printed.  --shell loads bhq and gives the
-# guest's shell to this terminal; with --cmd it runs CMD in that shell
-# instead, non-interactively (CMD in the environment does the same).
+# The guest's /init mounts proc, sys, dev, debugfs and tracefs, runs
+# tools/testing/selftests/bhq/NAME.sh (default smoke) with the modules in
+# /modules and the ARGs, prints "BHQ-GUEST-EXIT: <status>" and powers
+# off.  Our exit status is the test's, or 1 when the console shows a
+# kernel report.  The console log is kept in the cache; its path is
+# printed.  --add puts a file in the guest's /.  --shell loads bhq and
+# gives the guest's shell to this terminal; with --cmd it runs CMD in
+# that shell instead, non-interactively (CMD in the environment does the
+# same).
 . "$(dirname "$0")/lib.sh"
 . "$BHQ_TOP/scripts/lib-guest.sh"
 
 cpus=$BHQ_QEMU_CPUS
-script=$BHQ_TOP/scripts/guest-smoke.sh
+test=smoke
+shell=
 cmd=${CMD:-}
 adds=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpus) cpus=$2; shift 2 ;;
 	--add) adds+=("$2"); shift 2 ;;
+	--test) test=$2; shift 2 ;;
 	--script) script=$2; shift 2 ;;
-	--shell) script=$BHQ_TOP/scripts/guest-shell.sh; shift ;;
+	--shell) shell=1; shift ;;
 	--cmd) cmd=$2; shift 2 ;;
+	--) shift; break ;;
 	*) die "guest.sh: unknown argument $1" ;;
 	esac
 done
+if [ -n "$shell" ]; then
+	run='sh /shell.sh'
+	adds+=("$BHQ_TOP/scripts/initramfs/shell.sh")
+elif [ -n "${script:-}" ]; then
+	run="sh /$(basename "$script")"
+	adds+=("$script")
+else
+	run=$(guest_test "$test" "$@")
+fi
 
 ensure_pkgs $BHQ_PKGS_BUILD $BHQ_PKGS_GUEST
 kver=$(test_kver)
@@ -46,9 +62,9 @@ mkdir -p "$dir"
 rm -f "$dir/cmd.sh"
 [ -z "$cmd" ] || printf '%s\n' "$cmd" >"$dir/cmd.sh"
 say "making the initramfs"
-guest_initramfs "$dir" "$out" "$script" "${adds[@]}" ${cmd:+"$dir/cmd.sh"}
+guest_initramfs "$dir" "$out" "$run" "${adds[@]}" ${cmd:+"$dir/cmd.sh"}
 
-if [ "$script" = "$BHQ_TOP/scripts/guest-shell.sh" ] && [ -z "$cmd" ]; then
+if [ -n "$shell" ] && [ -z "$cmd" ]; then
 	# Interactive: the guest's console is this terminal.
 	say "booting Linux $kver with a shell on this terminal (exit it to power off)"
 	guest_qemu "$vmlinuz" "$dir/initrd.gz" "$cpus" quiet

@@ -1,23 +1,29 @@
 # SPDX-License-Identifier: GPL-2.0
-# bhq: making a test guest: a busybox initramfs with our modules and a
-# script, booted with qemu-system-x86_64 under TCG.  Sourced after lib.sh.
+# bhq: making a test guest: a busybox initramfs with our modules and the
+# selftests, booted with qemu-system-x86_64 under TCG.  Sourced after
+# lib.sh.
 # shellcheck shell=bash
 
-# guest_initramfs DIR MODULE_DIR SCRIPT [FILE...]: an initramfs in
-# DIR/initrd.gz holding busybox, /init, every .ko under MODULE_DIR, SCRIPT
-# as /run.sh and the FILEs.
+# Where the selftests are, here and in the guest.
+BHQ_SELFTESTS=$BHQ_TOP/tools/testing/selftests/bhq
+
+# guest_initramfs DIR MODULE_DIR COMMAND [FILE...]: an initramfs in
+# DIR/initrd.gz holding busybox, /init (scripts/initramfs/init.sh), every
+# .ko under MODULE_DIR in /modules, the selftests in /selftests, the FILEs
+# in /, and COMMAND as /run.sh, which /init runs.
 guest_initramfs() {
-	local dir=$1 mods=$2 script=$3 root=$1/root f
+	local dir=$1 mods=$2 cmd=$3 root=$1/root f
 	shift 3
 	rm -rf "$root"
-	mkdir -p "$root"/{bin,proc,sys,dev,tmp}
+	mkdir -p "$root"/{bin,proc,sys,dev,tmp,modules}
 	# For kernels without devtmpfs the console must be in the archive.
 	mknod -m 600 "$root/dev/console" c 5 1
 	cp /bin/busybox "$root/bin/busybox"
-	cp "$BHQ_TOP/scripts/guest-init.sh" "$root/init"
+	cp "$BHQ_TOP/scripts/initramfs/init.sh" "$root/init"
 	chmod +x "$root/init"
-	find "$mods" -name '*.ko' -exec cp {} "$root/" \;
-	[ -z "$script" ] || cp "$script" "$root/run.sh"
+	find "$mods" -name '*.ko' -exec cp {} "$root/modules/" \;
+	cp -r "$BHQ_SELFTESTS" "$root/selftests"
+	printf '%s\n' "$cmd" >"$root/run.sh"
 	for f in "$@"; do cp "$f" "$root/"; done
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initrd.gz"
 }
@@ -32,9 +38,21 @@ guest_qemu() {
 		-append "console=ttyS0 loglevel=${BHQ_GUEST_LOGLEVEL:-4} panic=-1 no_timer_check $*")
 }
 
+# guest_test NAME [ARG...]: the guest command that runs selftest NAME
+# with the modules of the initramfs.
+guest_test() {
+	local name=$1
+	shift
+	[ -f "$BHQ_SELFTESTS/$name.sh" ] || die "no selftest $BHQ_SELFTESTS/$name.sh"
+	printf 'sh /selftests/%s.sh -m /modules' "$name"
+	[ $# -eq 0 ] || printf ' %q' "$@"
+	printf '\n'
+}
+
 # guest_boot KERNEL INITRD CPUS LOG [KERNEL ARGS...]: boot, show the
 # console from the guest's first line on, keep it all in LOG, and return
-# the status the guest's /run.sh exited with.
+# the status the guest's /run.sh exited with.  A kernel report anywhere
+# on the console (the selftests' console filter) fails the boot too.
 guest_boot() {
 	local kernel=$1 initrd=$2 cpus=$3 log=$4 rc=0 status
 	shift 4
@@ -44,5 +62,9 @@ guest_boot() {
 	[ "$rc" -eq 0 ] || { say "qemu failed or timed out after ${BHQ_QEMU_TIMEOUT}s (exit $rc); log: $log"; return 1; }
 	status=$(sed -n 's/.*BHQ-GUEST-EXIT: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
 	[ -n "$status" ] || { say "the guest did not finish its script; log: $log"; return 1; }
+	if sh "$BHQ_SELFTESTS/console-badness.sh" "$log"; then
+		say "the guest's console shows a kernel report; log: $log"
+		return 1
+	fi
 	return "$status"
 }

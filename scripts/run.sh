@@ -3,9 +3,8 @@
 # `make run`: boot Debian's cloud kernel under QEMU (TCG) with a busybox
 # initramfs, load bhq and the demo load, print the debugfs counters and
 # check that they reconcile, unload, and fail on any kernel warning
-# (scripts/guest-smoke.sh runs in the guest).
+# (tools/testing/selftests/bhq/smoke.sh runs in the guest).
 . "$(dirname "$0")/lib.sh"
 
-"$BHQ_TOP/scripts/guest.sh" --script "$BHQ_TOP/scripts/guest-smoke.sh" ||
-	die "make run: the guest smoke failed"
+"$BHQ_TOP/scripts/guest.sh" --test smoke || die "make run: the guest smoke failed"
 say "make run: PASS"

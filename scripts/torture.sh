@@ -69,7 +69,7 @@ fi
 for attempt in 1 2; do
 	rc=0
 	if [ "$debug" = 1 ]; then
-		"$BHQ_TOP/scripts/debug-guest.sh" "$BHQ_TOP/scripts/guest-torture.sh" "$conf" || rc=$?
+		"$BHQ_TOP/scripts/debug-guest.sh" --add "$conf" --script "$BHQ_TOP/scripts/guest-torture.sh" || rc=$?
 	else
 		"$BHQ_TOP/scripts/guest.sh" --cpus "$cpus" --add "$conf" \
 			--script "$BHQ_TOP/scripts/guest-torture.sh" || rc=$?

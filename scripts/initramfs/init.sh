@@ -1,7 +1,9 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
-# /init of the test guest: mount the usual file systems, run /run.sh (put
-# there by scripts/guest.sh), print its exit status and power off.
+# /init of the test guest (scripts/lib-guest.sh makes the initramfs):
+# mount the usual file systems, run /run.sh (the command scripts/guest.sh
+# was given, usually a selftest from /selftests with the modules in
+# /modules), print its exit status and power off.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
