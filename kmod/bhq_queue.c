@@ -16,19 +16,20 @@
  * poller turns PENDING off, after it has read bh->node.next (the fully
  * ordered atomic_fetch_andnot in bhq_bh_dequeue()).
  *
- * The non-idle flag (the idea of the review of QEMU's "make aio_bh_poll()
- * O(1)"): a non-idle schedule sets ctx->nonidle after publishing the BH,
- * the poll clears it before carving.  Both sides are fully ordered
- * (llist_add's cmpxchg / the BH's fetch_or, and the xchg), so this is the
- * store-buffering pattern: either the poll's llist_del_all() sees the BH,
- * or the scheduler's read of the flag sees the cleared value and sets it
- * again.  One more case: a non-idle schedule that coalesces onto a BH
- * whose idle scheduler has set PENDING but not yet added it; that
- * scheduler re-reads the BH's NONIDLE bit after its llist_add() and
- * carries it to the flag (bhq_nonidle_while_adding()).  A non-idle BH is
- * never pending with the flag clear once its schedule returned.  Clearing
- * the flag at the end of the poll, as the review literally suggests,
- * loses the flag of every BH that a callback schedules during the poll.
+ * The non-idle flag (Paolo Bonzini's idea in his review of QEMU's
+ * "util/async: make bh_aio_poll() O(1)"): a non-idle schedule sets
+ * ctx->nonidle after publishing the BH, the poll clears it before carving.
+ * Both sides are fully ordered (llist_add's cmpxchg / the BH's fetch_or,
+ * and the xchg), so this is the store-buffering pattern: either the poll's
+ * llist_del_all() sees the BH, or the scheduler's read of the flag sees
+ * the cleared value and sets it again.  One more case: a non-idle schedule
+ * that coalesces onto a BH whose idle scheduler has set PENDING but not
+ * yet added it; that scheduler re-reads the BH's NONIDLE bit after its
+ * llist_add() and carries it to the flag (bhq_nonidle_while_adding()).  A
+ * non-idle BH is never pending with the flag clear once its schedule
+ * returned.  Clearing the flag at the end of the poll, as the review
+ * literally suggests, loses the flag of every BH that a callback schedules
+ * during the poll.
  *
  * The thread's sleep: schedulers that make @pending non-empty, or turn
  * @nonidle on, wake the thread unless it is polling (bhq_kick()).  Before
