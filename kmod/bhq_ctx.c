@@ -232,6 +232,18 @@ static void bhq_ctx_teardown(struct bhq_ctx *ctx)
 	bhq_ctx_free(ctx);
 }
 
+/**
+ * bhq_ctx_create() - create a bottom-half context
+ * @name: 1 to BHQ_CTX_NAME_MAX printable ASCII characters, no '/', unique
+ *	among contexts; names the kthread and the debugfs directory
+ * @flags: 0 for a context served by its own kthread, or BHQ_CTX_MANUAL for
+ *	one that its owner drives with bhq_poll()
+ *
+ * Context: process context, may sleep.
+ * Return: the new context, or ERR_PTR(-EINVAL) for a bad name or flag,
+ * ERR_PTR(-EEXIST) if the name is taken, ERR_PTR(-ENOMEM), or
+ * ERR_PTR(-EINTR) if the caller is killed while its kthread is created.
+ */
 struct bhq_ctx *bhq_ctx_create(const char *name, unsigned int flags)
 {
 	unsigned int unknown = flags & ~(unsigned int)BHQ_CTX_MANUAL;
@@ -279,6 +291,28 @@ err_free_ctx:
 }
 EXPORT_SYMBOL_GPL(bhq_ctx_create);
 
+/**
+ * bhq_ctx_destroy() - drain and free a context made by bhq_ctx_create()
+ * @ctx: the context; NULL and error pointers are ignored
+ *
+ * Like destroy_workqueue(): every BH scheduled before the call runs (in
+ * the context's own thread for a threaded context), and deleted BHs are
+ * freed.  Callbacks may schedule more while the context drains, but the
+ * drain is bounded: after 1000 polls a warning names a callback that
+ * keeps scheduling, and what is still pending is dequeued without running
+ * (it counts as cancelled), so destroy always returns.  BHs still alive
+ * afterwards are a caller bug, reported once with a warning naming a
+ * callback; they are leaked, never freed behind the caller's back
+ * (bhq_bh_delete() still frees them).  Nothing may be scheduled on @ctx
+ * once this has been called; a schedule that is still returning is fine.
+ * A manual context's destroy first waits until no task polls it.  The
+ * memory is freed after an RCU grace period.
+ *
+ * Context: process context, may sleep; not from a callback of @ctx, and
+ * not for a per-CPU context (both warn and do nothing).  Lockdep sees it
+ * as a flush: under a lock that a callback of @ctx takes, it reports.
+ * Return: nothing.
+ */
 void bhq_ctx_destroy(struct bhq_ctx *ctx)
 {
 	if (IS_ERR_OR_NULL(ctx))
@@ -294,6 +328,24 @@ void bhq_ctx_destroy(struct bhq_ctx *ctx)
 }
 EXPORT_SYMBOL_GPL(bhq_ctx_destroy);
 
+/**
+ * bhq_ctx_flush() - wait until every BH scheduled before the call has run
+ * @ctx: the context
+ *
+ * Queues a barrier BH behind everything pending (order is FIFO) and waits
+ * until it ran in a top-level poll, so callbacks that were running when
+ * it was called have returned too, nested polls or not.  BHs scheduled
+ * while flushing are not waited for.  A threaded context's thread runs
+ * the barrier.  Any task may flush a manual context: while nobody polls
+ * it the caller polls it (running its BHs in the caller's task); while
+ * its owner polls, the owner's next poll runs the barrier, and if the
+ * owner stops polling first the caller takes over within a jiffy.
+ *
+ * Context: process context, may sleep; calling it from a callback of @ctx
+ * would deadlock, so it warns and returns at once.  Under a lock that a
+ * callback of @ctx takes, it may deadlock: lockdep reports it.
+ * Return: nothing.
+ */
 void bhq_ctx_flush(struct bhq_ctx *ctx)
 {
 	might_sleep();
@@ -305,6 +357,20 @@ void bhq_ctx_flush(struct bhq_ctx *ctx)
 }
 EXPORT_SYMBOL_GPL(bhq_ctx_flush);
 
+/**
+ * bhq_cpu_ctx() - the per-CPU context of a CPU
+ * @cpu: any possible CPU
+ *
+ * Per-CPU contexts exist from module load to unload, each served by a
+ * kthread "bhq/@cpu" bound to @cpu while it is online, so a BH of an
+ * online CPU's context runs on that CPU (during a hotplug transition of
+ * @cpu it may run elsewhere).  While the CPU is offline the thread serves
+ * the context from the housekeeping CPUs; nothing is lost or stuck.
+ * Userspace cannot change the threads' affinity.
+ *
+ * Context: any.
+ * Return: the context, or NULL (with a warning) if @cpu is not possible.
+ */
 struct bhq_ctx *bhq_cpu_ctx(unsigned int cpu)
 {
 	if (bhq_misuse(cpu >= nr_cpu_ids || !cpu_possible(cpu),

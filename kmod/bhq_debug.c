@@ -87,7 +87,17 @@ void bhq_debug_after_publish(void)
 }
 
 #if IS_ENABLED(CONFIG_KUNIT)
-/* Hold the next schedule that publishes a BH, until the release. */
+/**
+ * bhq_debug_hold_next_publish() - hold the next schedule after its publish
+ *
+ * For bhq's KUnit suites only (CONFIG_BHQ_DEBUG and CONFIG_KUNIT): the
+ * next schedule (or delete) that publishes a BH spins right after the
+ * publish until bhq_debug_release_publish(), at most 10 s, so that a test
+ * knows that a schedule is still returning while it runs, deletes or
+ * destroys.
+ *
+ * Context: any; never sleeps.
+ */
 void bhq_debug_hold_next_publish(void)
 {
 	WRITE_ONCE(bhq_debug_release, false);
@@ -95,14 +105,27 @@ void bhq_debug_hold_next_publish(void)
 }
 EXPORT_SYMBOL_IF_KUNIT(bhq_debug_hold_next_publish);
 
-/* Is a schedule held now? */
+/**
+ * bhq_debug_publish_held() - is a schedule held after its publish now?
+ *
+ * For bhq's KUnit suites only, see bhq_debug_hold_next_publish().
+ *
+ * Context: any; never sleeps.
+ * Return: true while a schedule spins in the hold.
+ */
 bool bhq_debug_publish_held(void)
 {
 	return atomic_read(&bhq_debug_held);
 }
 EXPORT_SYMBOL_IF_KUNIT(bhq_debug_publish_held);
 
-/* Let a held schedule go, and hold no more. */
+/**
+ * bhq_debug_release_publish() - let a held schedule go, and hold no more
+ *
+ * For bhq's KUnit suites only, see bhq_debug_hold_next_publish().
+ *
+ * Context: any; never sleeps.
+ */
 void bhq_debug_release_publish(void)
 {
 	atomic_set(&bhq_debug_holds, 0);
@@ -110,7 +133,15 @@ void bhq_debug_release_publish(void)
 }
 EXPORT_SYMBOL_IF_KUNIT(bhq_debug_release_publish);
 
-/* For the lifetime tests: set the delay, returning nothing to check. */
+/**
+ * bhq_debug_set_publish_delay() - set bhq.debug_publish_delay_us
+ * @usecs: the delay after each publish, capped at 100000 us; 0 for none
+ *
+ * For bhq's KUnit suites only (the lifetime cases): as writing the module
+ * parameter, but without an error to check; a larger value is capped.
+ *
+ * Context: any; never sleeps.
+ */
 void bhq_debug_set_publish_delay(unsigned int usecs)
 {
 	WRITE_ONCE(bhq_debug_publish_delay_us,

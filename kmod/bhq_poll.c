@@ -389,6 +389,22 @@ int __bhq_poll(struct bhq_ctx *ctx)
 	return progress;
 }
 
+/**
+ * bhq_poll() - run the scheduled BHs of a context (QEMU's aio_bh_poll())
+ * @ctx: the context
+ *
+ * Carves the pending list off as a new slice, chains it behind the slices
+ * of active outer polls, and runs slices in FIFO order, each slice's BHs
+ * in FIFO order.  A callback may call bhq_poll() on its own context: the
+ * nested poll first runs what is left of the outer slices, then its own.
+ * Cost: O(number of scheduled BHs), independent of how many exist.
+ *
+ * Context: process context, may sleep (callbacks may, and a poll waits
+ * while a flush from another task polls the context).  For a manual
+ * context, by one task at a time; for a threaded context, only from its
+ * own thread (its callbacks).  Other callers get a warning and false.
+ * Return: true if a non-idle BH ran.
+ */
 bool bhq_poll(struct bhq_ctx *ctx)
 {
 	might_sleep();
@@ -405,6 +421,19 @@ bool bhq_work_pending(struct bhq_ctx *ctx)
 	return READ_ONCE(ctx->slices_nonidle) || atomic_read(&ctx->nonidle);
 }
 
+/**
+ * bhq_compute_timeout() - how long the poller may sleep, in O(1)
+ * @ctx: the context
+ *
+ * Never walks a list.  It may over-estimate urgency (return 0 when only
+ * idle or cancelled BHs remain), but never returns a non-zero timeout
+ * while a non-idle scheduled BH waits, in the pending list or in a slice
+ * of an active poll.
+ *
+ * Context: any; only the poller's answer is stable, others get a snapshot.
+ * Return: BHQ_TIMEOUT_INFINITE when nothing is pending, 0 when a non-idle
+ * BH is pending, BHQ_IDLE_TIMEOUT_NS when only idle BHs are.
+ */
 s64 bhq_compute_timeout(struct bhq_ctx *ctx)
 {
 	s64 timeout;
@@ -490,6 +519,21 @@ void bhq_flush_barrier(struct bhq_ctx *ctx)
 		bhq_barrier_poll(ctx, &barrier.done);
 }
 
+/**
+ * bhq_bh_cancel_sync() - cancel a BH and wait until its callback is done
+ * @bh: the BH
+ *
+ * As bhq_bh_cancel(), and returns only when the callback is neither
+ * pending nor running (as cancel_work_sync() and tasklet_kill() do), so
+ * the caller may then free what the callback uses, unless it schedules
+ * the BH again.  If a poll of the context is under way, this waits for a
+ * flush barrier (see bhq_ctx_flush()); if none is, it returns at once.
+ *
+ * Context: process context, may sleep.  From a callback of the BH's own
+ * context it returns at once, after a warning if it is the callback of
+ * @bh itself (or of an outer poll's), which would deadlock.
+ * Return: nothing.
+ */
 void bhq_bh_cancel_sync(struct bhq_bh *bh)
 {
 	struct bhq_ctx *ctx;

@@ -16,19 +16,20 @@
  * poller turns PENDING off, after it has read bh->node.next (the fully
  * ordered atomic_fetch_andnot in bhq_bh_dequeue()).
  *
- * The non-idle flag (the idea of the review of QEMU's "make aio_bh_poll()
- * O(1)"): a non-idle schedule sets ctx->nonidle after publishing the BH,
- * the poll clears it before carving.  Both sides are fully ordered
- * (llist_add's cmpxchg / the BH's fetch_or, and the xchg), so this is the
- * store-buffering pattern: either the poll's llist_del_all() sees the BH,
- * or the scheduler's read of the flag sees the cleared value and sets it
- * again.  One more case: a non-idle schedule that coalesces onto a BH
- * whose idle scheduler has set PENDING but not yet added it; that
- * scheduler re-reads the BH's NONIDLE bit after its llist_add() and
- * carries it to the flag (bhq_nonidle_while_adding()).  A non-idle BH is
- * never pending with the flag clear once its schedule returned.  Clearing
- * the flag at the end of the poll, as the review literally suggests,
- * loses the flag of every BH that a callback schedules during the poll.
+ * The non-idle flag (Paolo Bonzini's idea in his review of QEMU's
+ * "util/async: make bh_aio_poll() O(1)"): a non-idle schedule sets
+ * ctx->nonidle after publishing the BH, the poll clears it before carving.
+ * Both sides are fully ordered (llist_add's cmpxchg / the BH's fetch_or,
+ * and the xchg), so this is the store-buffering pattern: either the poll's
+ * llist_del_all() sees the BH, or the scheduler's read of the flag sees
+ * the cleared value and sets it again.  One more case: a non-idle schedule
+ * that coalesces onto a BH whose idle scheduler has set PENDING but not
+ * yet added it; that scheduler re-reads the BH's NONIDLE bit after its
+ * llist_add() and carries it to the flag (bhq_nonidle_while_adding()).  A
+ * non-idle BH is never pending with the flag clear once its schedule
+ * returned.  Clearing the flag at the end of the poll, as the review
+ * literally suggests, loses the flag of every BH that a callback schedules
+ * during the poll.
  *
  * The thread's sleep: schedulers that make @pending non-empty, or turn
  * @nonidle on, wake the thread unless it is polling (bhq_kick()).  Before
@@ -215,18 +216,61 @@ void bhq_bh_requeue(struct bhq_ctx *ctx, struct bhq_bh *bh)
 		bhq_mark_nonidle(ctx);
 }
 
+/**
+ * bhq_bh_schedule() - make a BH run in the next poll of its context
+ * @bh: the BH
+ *
+ * Lock-free and O(1).  A BH that is already pending is not queued again,
+ * it runs once.  A BH that is not pending when it is scheduled while a
+ * poll runs (from a callback, or from another CPU) runs in a later poll,
+ * never in the current one; one still waiting in the current poll's slice
+ * just runs there.  BHs run in the order in which they were first
+ * scheduled.  The context's
+ * thread is woken only when the pending list was empty or this is the
+ * first non-idle BH while only idle ones were pending.  Scheduling an idle
+ * pending BH with this function makes it non-idle.
+ *
+ * Context: any context except NMI, with or without locks held; never
+ * sleeps.
+ * Return: nothing.
+ */
 void bhq_bh_schedule(struct bhq_bh *bh)
 {
 	bhq_bh_schedule_flags(bh, BHQ_BH_NONIDLE);
 }
 EXPORT_SYMBOL_GPL(bhq_bh_schedule);
 
+/**
+ * bhq_bh_schedule_idle() - schedule a BH that is not urgent
+ * @bh: the BH
+ *
+ * As bhq_bh_schedule(), but while only idle BHs are pending the poll
+ * timeout is BHQ_IDLE_TIMEOUT_NS instead of 0, and running them does not
+ * count as progress for bhq_poll().  A non-idle schedule of the same BH
+ * before it runs wins: the BH then counts as non-idle.
+ *
+ * Context: any context except NMI; never sleeps.
+ * Return: nothing.
+ */
 void bhq_bh_schedule_idle(struct bhq_bh *bh)
 {
 	bhq_bh_schedule_flags(bh, 0);
 }
 EXPORT_SYMBOL_GPL(bhq_bh_schedule_idle);
 
+/**
+ * bhq_bh_cancel() - undo a schedule
+ * @bh: the BH
+ *
+ * The BH will not run unless it is scheduled again.  If it is scheduled
+ * again before a poll dequeued it, it keeps its original place in the
+ * order.  It does not wait: a poll that dequeued the BH before the cancel
+ * (on another CPU) may still be about to call the callback, or be inside
+ * it, when this returns.  Use bhq_bh_cancel_sync() to wait for that.
+ *
+ * Context: any context except NMI; never sleeps.
+ * Return: nothing.
+ */
 void bhq_bh_cancel(struct bhq_bh *bh)
 {
 	/* Misuse changes nothing, so it is checked before the bits change. */
@@ -262,6 +306,18 @@ void bhq_bh_free(struct bhq_ctx *ctx, struct bhq_bh *bh)
 	bhq_count(&ctx->counters->deleted);
 }
 
+/**
+ * bhq_bh_new() - allocate a bottom half
+ * @ctx: the context it will run on
+ * @func: the callback
+ * @opaque: the callback's argument
+ *
+ * The BH is not scheduled.  Free it with bhq_bh_delete().
+ *
+ * Context: process context, may sleep (GFP_KERNEL).
+ * Return: the BH, or NULL if out of memory (or, with a warning, if @ctx
+ * or @func is NULL).
+ */
 struct bhq_bh *bhq_bh_new(struct bhq_ctx *ctx, bhq_func_t func, void *opaque)
 {
 	struct bhq_bh *bh;
@@ -284,6 +340,19 @@ struct bhq_bh *bhq_bh_new(struct bhq_ctx *ctx, bhq_func_t func, void *opaque)
 }
 EXPORT_SYMBOL_GPL(bhq_bh_new);
 
+/**
+ * bhq_schedule_oneshot() - run a callback once on a context
+ * @ctx: the context
+ * @func: the callback
+ * @opaque: its argument
+ * @gfp: allocation flags: GFP_ATOMIC from atomic context
+ *
+ * Allocates a BH, schedules it (non-idle), and frees it after it ran.
+ *
+ * Context: any context except NMI that @gfp allows.
+ * Return: 0, -ENOMEM, or -EINVAL (with a warning) if @ctx or @func is
+ * NULL.
+ */
 int bhq_schedule_oneshot(struct bhq_ctx *ctx, bhq_func_t func, void *opaque,
 			 gfp_t gfp)
 {
@@ -302,6 +371,21 @@ int bhq_schedule_oneshot(struct bhq_ctx *ctx, bhq_func_t func, void *opaque,
 }
 EXPORT_SYMBOL_GPL(bhq_schedule_oneshot);
 
+/**
+ * bhq_bh_delete() - cancel a BH and free it
+ * @bh: the BH; NULL is ignored
+ *
+ * The BH is freed by the next poll of its context (or by its destroy),
+ * never while its callback runs; a callback may delete its own BH.  The
+ * caller must not touch @bh afterwards.  Every schedule and cancel of
+ * @bh must have been called before (see the table in the overview): a
+ * schedule still returning is fine.  Like bhq_bh_cancel(), it does not
+ * wait for a callback that is about to run or running on another CPU;
+ * call bhq_bh_cancel_sync() first if the callback's data is to be freed.
+ *
+ * Context: any context except NMI; never sleeps.
+ * Return: nothing.
+ */
 void bhq_bh_delete(struct bhq_bh *bh)
 {
 	struct bhq_ctx *ctx;

@@ -31,7 +31,16 @@ static_assert(sizeof(struct bhq_stats) == BHQ_NR_STATS * sizeof(u64));
 atomic_long_t bhq_misuse_detected = ATOMIC_LONG_INIT(0);
 
 #if IS_ENABLED(CONFIG_KUNIT)
-/* For the misuse tests only. */
+/**
+ * bhq_misuse_count() - how many API misuses bhq has caught
+ *
+ * For bhq's KUnit suites only (CONFIG_KUNIT): a test reads it before and
+ * after a call to check that the call was, or was not, reported as misuse.
+ * The same count is in /sys/kernel/debug/bhq/misuse.
+ *
+ * Context: any.
+ * Return: the number of misuses caught since the module was loaded.
+ */
 long bhq_misuse_count(void)
 {
 	return atomic_long_read(&bhq_misuse_detected);
@@ -57,6 +66,17 @@ static void bhq_ctx_add_stats(struct bhq_ctx *ctx, struct bhq_stats *stats)
 	stats->max_depth = max(stats->max_depth, READ_ONCE(ctx->max_depth));
 }
 
+/**
+ * bhq_ctx_get_stats() - read the counters of a context
+ * @ctx: the context
+ * @stats: filled with the sums of the per-CPU counters
+ *
+ * The counters are not read atomically as a group: under load the result
+ * is a snapshot that may be a few events apart from one field to another.
+ *
+ * Context: any; the fields are plain loads.
+ * Return: nothing.
+ */
 void bhq_ctx_get_stats(struct bhq_ctx *ctx, struct bhq_stats *stats)
 {
 	memset(stats, 0, sizeof(*stats));

@@ -145,7 +145,7 @@
  *	deleted.  Only idle schedules read, and those are of bhq_bh_new()
  *	BHs: oneshots and flush barriers are scheduled non-idle.  Make 1 the
  *	default when bhq_queue.c does that.
- *  -DNAIVE_CLEAR, the review of QEMU's "make aio_bh_poll() O(1)" taken
+ *  -DNAIVE_CLEAR, the review of QEMU's "make bh_aio_poll() O(1)" taken
  *	literally: the carve leaves the flag alone and every poll clears it
  *	at its end.  A non-idle BH that a callback (or another CPU) schedules
  *	during the poll loses its flag: FLAG_OK fails, then the thread sleeps
