@@ -15,6 +15,11 @@
 # gave a zero or absurd figure, never because of a timing.  PARAM=VALUE
 # pairs go to bhq_bench.ko (reps=, max_n=, samples=, only=, cpu_a=, ...).
 # --again writes the results of the last run once more, without a boot.
+# With BHQ_JOB=name set, the job is name-bench or name-bench-quick, and
+# the quick results go to $BHQ_CACHE/name-bench-quick.
+
+# The caller's BHQ_JOB, before lib.sh gives it its default.
+caller_job=${BHQ_JOB:-}
 . "$(dirname "$0")/lib.sh"
 
 quick=0
@@ -31,14 +36,15 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-# Our own build and guest directories, apart from other jobs'.
+# Our own build and guest directories, apart from other jobs' (and from
+# the benchmarks of another job that set BHQ_JOB).
 if [ "$quick" -eq 1 ]; then
-	export BHQ_JOB=bench-quick
+	export BHQ_JOB=${caller_job:+$caller_job-}bench-quick
 	params=(quick=1 "${params[@]}")
-	out=${out:-$BHQ_CACHE/bench-quick}
+	out=${out:-$BHQ_CACHE/$BHQ_JOB}
 	cmdline="scripts/bench.sh --quick"
 else
-	export BHQ_JOB=bench
+	export BHQ_JOB=${caller_job:+$caller_job-}bench
 	export BHQ_QEMU_TIMEOUT=${BHQ_BENCH_TIMEOUT:-3600}
 	out=${out:-$BHQ_TOP/bench/results}
 	cmdline="make bench"
