@@ -19,6 +19,7 @@
  * their iteration count shrinks as N grows, to bound the run time.
  */
 
+#include <linux/build_bug.h>
 #include <linux/err.h>
 #include <linux/ktime.h>
 #include <linux/limits.h>
@@ -285,14 +286,16 @@ static int cx_measure(struct cx_set *cx, u64 *v)
 static const struct {
 	const char *bench;
 	const char *mech;
-} cx_figs[CX_NR] = {
-	[CX_BHQ_POLL]		= { "poll", "bhq" },
-	[CX_Q19_POLL]		= { "poll", "qemu2019_model" },
-	[CX_BHQ_TO_NONIDLE]	= { "timeout_nonidle", "bhq" },
-	[CX_QM_TO_NONIDLE]	= { "timeout_nonidle", "qemu_model" },
-	[CX_BHQ_TO_IDLE]	= { "timeout_idle", "bhq" },
-	[CX_QM_TO_IDLE]		= { "timeout_idle", "qemu_model" },
+} cx_figs[] = {
+	[CX_BHQ_POLL]		= { .bench = "poll", .mech = "bhq" },
+	[CX_Q19_POLL]		= { .bench = "poll", .mech = "qemu2019_model" },
+	[CX_BHQ_TO_NONIDLE]	= { .bench = "timeout_nonidle", .mech = "bhq" },
+	[CX_QM_TO_NONIDLE]	= { .bench = "timeout_nonidle", .mech = "qemu_model" },
+	[CX_BHQ_TO_IDLE]	= { .bench = "timeout_idle", .mech = "bhq" },
+	[CX_QM_TO_IDLE]		= { .bench = "timeout_idle", .mech = "qemu_model" },
 };
+
+static_assert(ARRAY_SIZE(cx_figs) == CX_NR);
 
 /**
  * bench_complexity() - cost of poll and timeout against N, bhq and models

@@ -38,6 +38,7 @@
  */
 
 #include <linux/atomic.h>
+#include <linux/build_bug.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/err.h>
@@ -88,15 +89,17 @@ struct bench_mech_info {
 	bool cross;
 };
 
-static const struct bench_mech_info bench_mechs[NR_MECHS] = {
-	[MECH_BHQ]		= { "bhq",		true,	true },
-	[MECH_BHQ_MANUAL]	= { "bhq_manual",	false,	false },
-	[MECH_KWORKER]		= { "kthread_worker",	true,	true },
-	[MECH_WQ]		= { "workqueue",	true,	true },
-	[MECH_BH_WQ]		= { "bh_workqueue",	true,	true },
-	[MECH_IRQ_WORK]		= { "irq_work",		true,	false },
-	[MECH_FLOOR]		= { "llist_floor",	false,	false },
+static const struct bench_mech_info bench_mechs[] = {
+	[MECH_BHQ]		= { .name = "bhq", .threaded = true, .cross = true },
+	[MECH_BHQ_MANUAL]	= { .name = "bhq_manual", .threaded = false, .cross = false },
+	[MECH_KWORKER]		= { .name = "kthread_worker", .threaded = true, .cross = true },
+	[MECH_WQ]		= { .name = "workqueue", .threaded = true, .cross = true },
+	[MECH_BH_WQ]		= { .name = "bh_workqueue", .threaded = true, .cross = true },
+	[MECH_IRQ_WORK]		= { .name = "irq_work", .threaded = true, .cross = false },
+	[MECH_FLOOR]		= { .name = "llist_floor", .threaded = false, .cross = false },
 };
+
+static_assert(ARRAY_SIZE(bench_mechs) == NR_MECHS);
 
 enum bench_mode {
 	MODE_BATCH,	/* count down, complete at zero */
@@ -600,7 +603,9 @@ static const struct {
 	const char *name;
 	unsigned int q;		/* in units of 0.01 % */
 } lat_pcts[] = {
-	{ "p50", 5000 }, { "p99", 9900 }, { "p99.9", 9990 },
+	{ .name = "p50", .q = 5000 },
+	{ .name = "p99", .q = 9900 },
+	{ .name = "p99.9", .q = 9990 },
 };
 
 #define LAT_NR_PCTS	ARRAY_SIZE(lat_pcts)
@@ -723,9 +728,9 @@ static const struct {
 	unsigned int gap_us;
 	unsigned int rounds;
 } wake_scenarios[] = {
-	{ "trickle",	1,	200,	400 },
-	{ "burst=8",	8,	1000,	100 },
-	{ "burst=64",	64,	1000,	50 },
+	{ .param = "trickle", .burst = 1, .gap_us = 200, .rounds = 400 },
+	{ .param = "burst=8", .burst = 8, .gap_us = 1000, .rounds = 100 },
+	{ .param = "burst=64", .burst = 64, .gap_us = 1000, .rounds = 50 },
 };
 
 #define WAKE_NR		ARRAY_SIZE(wake_scenarios)

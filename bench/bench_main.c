@@ -16,6 +16,7 @@
  * plots.
  */
 
+#include <linux/build_bug.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/ktime.h>
@@ -169,17 +170,35 @@ static int bench_results_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(bench_results);
 
-#define BENCH_COMPLEXITY	BIT(0)
-#define BENCH_THROUGHPUT	BIT(1)
-#define BENCH_LATENCY		BIT(2)
-#define BENCH_WAKEUPS		BIT(3)
-#define BENCH_MEMORY		BIT(4)
-#define BENCH_PROFILE		BIT(5)
-#define BENCH_ALL		(BIT(6) - 1)
+/* The benchmarks that @only names, each a bit of bench_mask. */
+enum bench_id {
+	BENCH_ID_COMPLEXITY,
+	BENCH_ID_THROUGHPUT,
+	BENCH_ID_LATENCY,
+	BENCH_ID_WAKEUPS,
+	BENCH_ID_MEMORY,
+	BENCH_ID_PROFILE,
+	BENCH_NR,
+};
+
+#define BENCH_COMPLEXITY	BIT(BENCH_ID_COMPLEXITY)
+#define BENCH_THROUGHPUT	BIT(BENCH_ID_THROUGHPUT)
+#define BENCH_LATENCY		BIT(BENCH_ID_LATENCY)
+#define BENCH_WAKEUPS		BIT(BENCH_ID_WAKEUPS)
+#define BENCH_MEMORY		BIT(BENCH_ID_MEMORY)
+#define BENCH_PROFILE		BIT(BENCH_ID_PROFILE)
+#define BENCH_ALL		(BIT(BENCH_NR) - 1)
 
 static const char *const bench_names[] = {
-	"complexity", "throughput", "latency", "wakeups", "memory", "profile",
+	[BENCH_ID_COMPLEXITY]	= "complexity",
+	[BENCH_ID_THROUGHPUT]	= "throughput",
+	[BENCH_ID_LATENCY]	= "latency",
+	[BENCH_ID_WAKEUPS]	= "wakeups",
+	[BENCH_ID_MEMORY]	= "memory",
+	[BENCH_ID_PROFILE]	= "profile",
 };
+
+static_assert(ARRAY_SIZE(bench_names) == BENCH_NR);
 
 /* Parse @only into a mask of BENCH_*; 0 if a name is unknown. */
 static unsigned int bench_parse_only(const char *list)

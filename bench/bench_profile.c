@@ -12,6 +12,7 @@
  */
 
 #include <linux/atomic.h>
+#include <linux/build_bug.h>
 #include <linux/err.h>
 #include <linux/irqflags.h>
 #include <linux/ktime.h>
@@ -49,7 +50,7 @@ enum {
 /* Each repetition runs the loop in this many chunks. */
 #define PROF_CHUNKS	20
 
-static const char *const prof_names[PROF_NR] = {
+static const char *const prof_names[] = {
 	[PROF_LOOP]			= "loop",
 	[PROF_THIS_CPU_INC]		= "this_cpu_inc",
 	[PROF_ATOMIC_INC]		= "atomic_inc",
@@ -67,6 +68,8 @@ static const char *const prof_names[PROF_NR] = {
 	[PROF_BHQ_SCHED_POLL]		= "bhq_schedule_then_poll",
 	[PROF_BHQ_TIMEOUT]		= "bhq_compute_timeout",
 };
+
+static_assert(ARRAY_SIZE(prof_names) == PROF_NR);
 
 /**
  * struct prof_state - what the profiled operations work on
