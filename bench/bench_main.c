@@ -255,21 +255,21 @@ static unsigned int bench_mask;
 /* Validate the parameters into bench_cfg; false after a pr_err(). */
 static bool bench_configure(void)
 {
-	struct bench_cfg *c = &bench_cfg;
+	struct bench_cfg *cfg = &bench_cfg;
 	int cpu;
 
-	c->quick = quick;
-	c->reps = reps;
-	c->max_n = max_n;
-	c->samples = samples;
-	if (!bench_param_ok("reps", &c->reps, quick ? 3 : 7, 3, 51) ||
-	    !bench_param_ok("max_n", &c->max_n, quick ? 1000 : 100000, 1, 1000000) ||
-	    !bench_param_ok("samples", &c->samples, quick ? 200 : 3000, 100, 100000))
+	cfg->quick = quick;
+	cfg->reps = reps;
+	cfg->max_n = max_n;
+	cfg->samples = samples;
+	if (!bench_param_ok("reps", &cfg->reps, quick ? 3 : 7, 3, 51) ||
+	    !bench_param_ok("max_n", &cfg->max_n, quick ? 1000 : 100000, 1, 1000000) ||
+	    !bench_param_ok("samples", &cfg->samples, quick ? 200 : 3000, 100, 100000))
 		return false;
 
 	if (!bench_cpu_ok("cpu_a", cpu_a))
 		return false;
-	c->cpu_a = cpu_a;
+	cfg->cpu_a = cpu_a;
 	if (cpu_b >= 0) {
 		if (!bench_cpu_ok("cpu_b", cpu_b))
 			return false;
@@ -277,12 +277,12 @@ static bool bench_configure(void)
 			pr_err("bhq_bench: cpu_b=%d must differ from cpu_a\n", cpu_b);
 			return false;
 		}
-		c->cpu_b = cpu_b;
+		cfg->cpu_b = cpu_b;
 	} else if (cpu_b == -1) {
-		c->cpu_b = -1;
+		cfg->cpu_b = -1;
 		for_each_online_cpu(cpu) {
 			if (cpu != cpu_a) {
-				c->cpu_b = cpu;
+				cfg->cpu_b = cpu;
 				break;
 			}
 		}
@@ -290,7 +290,7 @@ static bool bench_configure(void)
 		pr_err("bhq_bench: cpu_b=%d: a CPU, or -1 for any other online CPU\n", cpu_b);
 		return false;
 	}
-	c->timeout = 20 * HZ;
+	cfg->timeout = 20 * HZ;
 
 	bench_mask = bench_parse_only(only ? only : "");
 	return bench_mask != 0;
