@@ -19,6 +19,7 @@
  * their iteration count shrinks as N grows, to bound the run time.
  */
 
+#include <linux/build_bug.h>
 #include <linux/err.h>
 #include <linux/ktime.h>
 #include <linux/limits.h>
@@ -33,33 +34,33 @@
 /**
  * struct cx_set - N BHs on each of bhq, the pre-2020 model and today's model
  * @n: how many BHs each has
- * @ctx: the bhq manual context
- * @bhs: its BHs
- * @q19: the pre-2020 QEMU model's context
- * @q19_bh: the model BH that the poll benchmark schedules
- * @qm: today's QEMU model's context
- * @qbhs: its BHs
+ * @bhq_ctx: the bhq manual context
+ * @bhq_bhs: its BHs
+ * @qm19_ctx: the pre-2020 QEMU model's context
+ * @qm19_bh: the model BH that the poll benchmark schedules
+ * @qm_ctx: today's QEMU model's context
+ * @qm_bhs: its BHs
  * @ran: callbacks run, all contexts together
  */
 struct cx_set {
 	unsigned int n;
-	struct bhq_ctx *ctx;
-	struct bhq_bh **bhs;
-	struct qm19_ctx *q19;
-	struct qm19_bh *q19_bh;
-	struct qm_ctx *qm;
-	struct qm_bh **qbhs;
+	struct bhq_ctx *bhq_ctx;
+	struct bhq_bh **bhq_bhs;
+	struct qm19_ctx *qm19_ctx;
+	struct qm19_bh *qm19_bh;
+	struct qm_ctx *qm_ctx;
+	struct qm_bh **qm_bhs;
 	unsigned long ran;
 };
 
 /* The figures of one N, each with bench_cfg.reps values. */
 enum {
 	CX_BHQ_POLL,
-	CX_Q19_POLL,
-	CX_BHQ_TO_NONIDLE,
-	CX_QM_TO_NONIDLE,
-	CX_BHQ_TO_IDLE,
-	CX_QM_TO_IDLE,
+	CX_QM19_POLL,
+	CX_BHQ_TIMEOUT_NONIDLE,
+	CX_QM_TIMEOUT_NONIDLE,
+	CX_BHQ_TIMEOUT_IDLE,
+	CX_QM_TIMEOUT_IDLE,
 	CX_NR,
 };
 
@@ -74,46 +75,46 @@ static void cx_free(struct cx_set *cx)
 {
 	unsigned int i;
 
-	if (cx->bhs) {
+	if (cx->bhq_bhs) {
 		for (i = 0; i < cx->n; i++)
-			bhq_bh_delete(cx->bhs[i]);
+			bhq_bh_delete(cx->bhq_bhs[i]);
 	}
-	if (!IS_ERR_OR_NULL(cx->ctx))
-		bhq_ctx_destroy(cx->ctx);
-	kvfree(cx->bhs);
-	qm19_ctx_free(cx->q19);
-	if (cx->qbhs) {
+	if (!IS_ERR_OR_NULL(cx->bhq_ctx))
+		bhq_ctx_destroy(cx->bhq_ctx);
+	kvfree(cx->bhq_bhs);
+	qm19_ctx_free(cx->qm19_ctx);
+	if (cx->qm_bhs) {
 		for (i = 0; i < cx->n; i++)
-			qm_bh_free(cx->qbhs[i]);
+			qm_bh_free(cx->qm_bhs[i]);
 	}
-	qm_ctx_free(cx->qm);
-	kvfree(cx->qbhs);
+	qm_ctx_free(cx->qm_ctx);
+	kvfree(cx->qm_bhs);
 }
 
 static int cx_alloc(struct cx_set *cx, unsigned int n)
 {
-	struct qm19_bh *bh19;
+	struct qm19_bh *qm19_bh;
 	unsigned int i;
 
 	memset(cx, 0, sizeof(*cx));
 	cx->n = n;
-	cx->ctx = bhq_ctx_create("bhq_bench_cx", BHQ_CTX_MANUAL);
-	if (IS_ERR(cx->ctx))
-		return PTR_ERR(cx->ctx);
-	cx->bhs = kvcalloc(n, sizeof(*cx->bhs), GFP_KERNEL);
-	cx->qbhs = kvcalloc(n, sizeof(*cx->qbhs), GFP_KERNEL);
-	cx->q19 = qm19_ctx_new();
-	cx->qm = qm_ctx_new();
-	if (!cx->bhs || !cx->qbhs || !cx->q19 || !cx->qm)
+	cx->bhq_ctx = bhq_ctx_create("bhq_bench_cx", BHQ_CTX_MANUAL);
+	if (IS_ERR(cx->bhq_ctx))
+		return PTR_ERR(cx->bhq_ctx);
+	cx->bhq_bhs = kvcalloc(n, sizeof(*cx->bhq_bhs), GFP_KERNEL);
+	cx->qm_bhs = kvcalloc(n, sizeof(*cx->qm_bhs), GFP_KERNEL);
+	cx->qm19_ctx = qm19_ctx_new();
+	cx->qm_ctx = qm_ctx_new();
+	if (!cx->bhq_bhs || !cx->qm_bhs || !cx->qm19_ctx || !cx->qm_ctx)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		cx->bhs[i] = bhq_bh_new(cx->ctx, cx_fn, &cx->ran);
-		cx->qbhs[i] = qm_bh_new(cx->qm, cx_fn, &cx->ran);
-		bh19 = qm19_bh_new(cx->q19, cx_fn, &cx->ran);
-		if (!cx->bhs[i] || !cx->qbhs[i] || !bh19)
+		cx->bhq_bhs[i] = bhq_bh_new(cx->bhq_ctx, cx_fn, &cx->ran);
+		cx->qm_bhs[i] = qm_bh_new(cx->qm_ctx, cx_fn, &cx->ran);
+		qm19_bh = qm19_bh_new(cx->qm19_ctx, cx_fn, &cx->ran);
+		if (!cx->bhq_bhs[i] || !cx->qm_bhs[i] || !qm19_bh)
 			return -ENOMEM;
 		if (!i)
-			cx->q19_bh = bh19;
+			cx->qm19_bh = qm19_bh;
 		if (i % 1024 == 1023)
 			cond_resched();
 	}
@@ -132,37 +133,37 @@ static unsigned int cx_iters(unsigned int base, unsigned int n, bool walks)
 	return walks ? clamp(budget / n, 3U, base) : base;
 }
 
-enum cx_op { CX_OP_BHQ_POLL, CX_OP_Q19_POLL, CX_OP_BHQ_TIMEOUT, CX_OP_QM_TIMEOUT };
+enum cx_op { CX_OP_BHQ_POLL, CX_OP_QM19_POLL, CX_OP_BHQ_TIMEOUT, CX_OP_QM_TIMEOUT };
 
 /* Run @iters of @op, in @ns; -EIO if a timeout was not @expect. */
 static int cx_run(struct cx_set *cx, enum cx_op op, unsigned int iters, s64 expect, u64 *ns)
 {
 	unsigned int i, wrong = 0;
-	u64 t0 = ktime_get_ns();
+	u64 start = ktime_get_ns();
 
 	switch (op) {
 	case CX_OP_BHQ_POLL:
 		for (i = 0; i < iters; i++) {
-			bhq_bh_schedule(cx->bhs[0]);
-			bhq_poll(cx->ctx);
+			bhq_bh_schedule(cx->bhq_bhs[0]);
+			bhq_poll(cx->bhq_ctx);
 		}
 		break;
-	case CX_OP_Q19_POLL:
+	case CX_OP_QM19_POLL:
 		for (i = 0; i < iters; i++) {
-			qm19_bh_schedule(cx->q19_bh);
-			qm19_bh_poll(cx->q19);
+			qm19_bh_schedule(cx->qm19_bh);
+			qm19_bh_poll(cx->qm19_ctx);
 		}
 		break;
 	case CX_OP_BHQ_TIMEOUT:
 		for (i = 0; i < iters; i++)
-			wrong += bhq_compute_timeout(cx->ctx) != expect;
+			wrong += bhq_compute_timeout(cx->bhq_ctx) != expect;
 		break;
 	case CX_OP_QM_TIMEOUT:
 		for (i = 0; i < iters; i++)
-			wrong += qm_compute_timeout(cx->qm) != expect;
+			wrong += qm_compute_timeout(cx->qm_ctx) != expect;
 		break;
 	}
-	*ns = ktime_get_ns() - t0;
+	*ns = ktime_get_ns() - start;
 	return wrong ? -EIO : 0;
 }
 
@@ -215,11 +216,11 @@ static void cx_schedule_all(struct cx_set *cx, bool all_idle)
 
 	for (i = 0; i < cx->n; i++) {
 		if (i || all_idle) {
-			bhq_bh_schedule_idle(cx->bhs[i]);
-			qm_bh_schedule_idle(cx->qbhs[i]);
+			bhq_bh_schedule_idle(cx->bhq_bhs[i]);
+			qm_bh_schedule_idle(cx->qm_bhs[i]);
 		} else {
-			bhq_bh_schedule(cx->bhs[i]);
-			qm_bh_schedule(cx->qbhs[i]);
+			bhq_bh_schedule(cx->bhq_bhs[i]);
+			qm_bh_schedule(cx->qm_bhs[i]);
 		}
 		if (i % 1024 == 1023)
 			cond_resched();
@@ -229,17 +230,18 @@ static void cx_schedule_all(struct cx_set *cx, bool all_idle)
 /* One repetition of the timeout benchmarks of one kind. */
 static int cx_timeouts(struct cx_set *cx, bool all_idle, u64 *bhq_v, u64 *qm_v)
 {
-	unsigned int it_base = bench_cfg.quick ? 2000 : 50000;
+	unsigned int base_iters = bench_cfg.quick ? 2000 : 50000;
 	s64 expect = all_idle ? BHQ_IDLE_TIMEOUT_NS : 0;
 	unsigned long before = cx->ran;
 	int err;
 
 	cx_schedule_all(cx, all_idle);
-	err = cx_best(cx, CX_OP_BHQ_TIMEOUT, cx_iters(it_base, cx->n, false), expect, bhq_v);
+	err = cx_best(cx, CX_OP_BHQ_TIMEOUT, cx_iters(base_iters, cx->n, false), expect, bhq_v);
 	if (!err)
-		err = cx_best(cx, CX_OP_QM_TIMEOUT, cx_iters(it_base, cx->n, true), expect, qm_v);
-	bhq_poll(cx->ctx);
-	qm_bh_poll(cx->qm);
+		err = cx_best(cx, CX_OP_QM_TIMEOUT, cx_iters(base_iters, cx->n, true),
+			      expect, qm_v);
+	bhq_poll(cx->bhq_ctx);
+	qm_bh_poll(cx->qm_ctx);
 	if (err)
 		pr_err("bhq_bench: complexity: wrong timeout with N=%u%s\n",
 		       cx->n, all_idle ? " idle BHs" : "");
@@ -251,30 +253,32 @@ static int cx_timeouts(struct cx_set *cx, bool all_idle, u64 *bhq_v, u64 *qm_v)
 /* Every repetition of every figure for one N. */
 static int cx_measure(struct cx_set *cx, u64 *v)
 {
-	unsigned int it_base = bench_cfg.quick ? 1000 : 20000;
-	unsigned int it_bhq = cx_iters(it_base, cx->n, false);
-	unsigned int it_q19 = cx_iters(it_base, cx->n, true);
-	unsigned int reps = bench_cfg.reps, r, per_bhq, per_q19;
+	unsigned int base_iters = bench_cfg.quick ? 1000 : 20000;
+	unsigned int iters_bhq = cx_iters(base_iters, cx->n, false);
+	unsigned int iters_qm19 = cx_iters(base_iters, cx->n, true);
+	unsigned int reps = bench_cfg.reps, r, per_bhq, per_qm19;
 	unsigned long before, expect;
 	int err;
 
-	expect = cx_chunks(it_bhq, &per_bhq) * per_bhq + cx_chunks(it_q19, &per_q19) * per_q19;
+	expect = cx_chunks(iters_bhq, &per_bhq) * per_bhq +
+		 cx_chunks(iters_qm19, &per_qm19) * per_qm19;
 	for (r = 0; r < reps; r++) {
 		before = cx->ran;
-		err = cx_best(cx, CX_OP_BHQ_POLL, it_bhq, 0, &v[CX_BHQ_POLL * reps + r]);
+		err = cx_best(cx, CX_OP_BHQ_POLL, iters_bhq, 0, &v[CX_BHQ_POLL * reps + r]);
 		if (!err)
-			err = cx_best(cx, CX_OP_Q19_POLL, it_q19, 0, &v[CX_Q19_POLL * reps + r]);
+			err = cx_best(cx, CX_OP_QM19_POLL, iters_qm19, 0,
+				      &v[CX_QM19_POLL * reps + r]);
 		if (!err && cx->ran - before != expect) {
 			pr_err("bhq_bench: complexity: %lu callbacks ran, expected %lu\n",
 			       cx->ran - before, expect);
 			err = -EIO;
 		}
 		if (!err)
-			err = cx_timeouts(cx, false, &v[CX_BHQ_TO_NONIDLE * reps + r],
-					  &v[CX_QM_TO_NONIDLE * reps + r]);
+			err = cx_timeouts(cx, false, &v[CX_BHQ_TIMEOUT_NONIDLE * reps + r],
+					  &v[CX_QM_TIMEOUT_NONIDLE * reps + r]);
 		if (!err)
-			err = cx_timeouts(cx, true, &v[CX_BHQ_TO_IDLE * reps + r],
-					  &v[CX_QM_TO_IDLE * reps + r]);
+			err = cx_timeouts(cx, true, &v[CX_BHQ_TIMEOUT_IDLE * reps + r],
+					  &v[CX_QM_TIMEOUT_IDLE * reps + r]);
 		if (err)
 			return err;
 		cond_resched();
@@ -285,14 +289,16 @@ static int cx_measure(struct cx_set *cx, u64 *v)
 static const struct {
 	const char *bench;
 	const char *mech;
-} cx_figs[CX_NR] = {
-	[CX_BHQ_POLL]		= { "poll", "bhq" },
-	[CX_Q19_POLL]		= { "poll", "qemu2019_model" },
-	[CX_BHQ_TO_NONIDLE]	= { "timeout_nonidle", "bhq" },
-	[CX_QM_TO_NONIDLE]	= { "timeout_nonidle", "qemu_model" },
-	[CX_BHQ_TO_IDLE]	= { "timeout_idle", "bhq" },
-	[CX_QM_TO_IDLE]		= { "timeout_idle", "qemu_model" },
+} cx_figs[] = {
+	[CX_BHQ_POLL]			= { .bench = "poll", .mech = "bhq" },
+	[CX_QM19_POLL]			= { .bench = "poll", .mech = "qemu2019_model" },
+	[CX_BHQ_TIMEOUT_NONIDLE]	= { .bench = "timeout_nonidle", .mech = "bhq" },
+	[CX_QM_TIMEOUT_NONIDLE]		= { .bench = "timeout_nonidle", .mech = "qemu_model" },
+	[CX_BHQ_TIMEOUT_IDLE]		= { .bench = "timeout_idle", .mech = "bhq" },
+	[CX_QM_TIMEOUT_IDLE]		= { .bench = "timeout_idle", .mech = "qemu_model" },
 };
+
+static_assert(ARRAY_SIZE(cx_figs) == CX_NR);
 
 /**
  * bench_complexity() - cost of poll and timeout against N, bhq and models

@@ -38,6 +38,7 @@
  */
 
 #include <linux/atomic.h>
+#include <linux/build_bug.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/err.h>
@@ -88,19 +89,21 @@ struct bench_mech_info {
 	bool cross;
 };
 
-static const struct bench_mech_info bench_mechs[NR_MECHS] = {
-	[MECH_BHQ]		= { "bhq",		true,	true },
-	[MECH_BHQ_MANUAL]	= { "bhq_manual",	false,	false },
-	[MECH_KWORKER]		= { "kthread_worker",	true,	true },
-	[MECH_WQ]		= { "workqueue",	true,	true },
-	[MECH_BH_WQ]		= { "bh_workqueue",	true,	true },
-	[MECH_IRQ_WORK]		= { "irq_work",		true,	false },
-	[MECH_FLOOR]		= { "llist_floor",	false,	false },
+static const struct bench_mech_info bench_mechs[] = {
+	[MECH_BHQ]		= { .name = "bhq", .threaded = true, .cross = true },
+	[MECH_BHQ_MANUAL]	= { .name = "bhq_manual", .threaded = false, .cross = false },
+	[MECH_KWORKER]		= { .name = "kthread_worker", .threaded = true, .cross = true },
+	[MECH_WQ]		= { .name = "workqueue", .threaded = true, .cross = true },
+	[MECH_BH_WQ]		= { .name = "bh_workqueue", .threaded = true, .cross = true },
+	[MECH_IRQ_WORK]		= { .name = "irq_work", .threaded = true, .cross = false },
+	[MECH_FLOOR]		= { .name = "llist_floor", .threaded = false, .cross = false },
 };
+
+static_assert(ARRAY_SIZE(bench_mechs) == NR_MECHS);
 
 enum bench_mode {
 	MODE_BATCH,	/* count down, complete at zero */
-	MODE_SELF,	/* queue the item again until @left reaches zero */
+	MODE_SELF,	/* queue the item again until @chain_left reaches zero */
 	MODE_LATENCY,	/* record the time from queue to callback */
 };
 
@@ -147,17 +150,17 @@ struct bench_item {
  * @mode: what bench_ran() does
  * @items: BENCH_MAX_K items
  * @ctx: bhq's context
- * @kw: the kthread_worker
+ * @worker: the kthread_worker
  * @wq: the bound workqueue
  * @floor: llist_floor's list
  * @floor_fn: llist_floor's indirect call
  * @remaining: callbacks still to run in this round
  * @done: completed when @remaining reaches zero (threaded mechanisms)
- * @left: MODE_SELF: dispatches still to run
+ * @chain_left: MODE_SELF: dispatches still to run in this chain
  * @t_end: MODE_SELF: when the last one ran
  * @lat_ns: MODE_LATENCY: the last sample
  * @consumer: the task that ran the first callback
- * @win: the rates of the windows of one throughput figure
+ * @rates: the rates of the windows, or of the chains, of one throughput figure
  */
 struct bench_set {
 	enum bench_mech mech;
@@ -166,17 +169,17 @@ struct bench_set {
 	enum bench_mode mode;
 	struct bench_item *items;
 	struct bhq_ctx *ctx;
-	struct kthread_worker *kw;
+	struct kthread_worker *worker;
 	struct workqueue_struct *wq;
 	struct llist_head floor;
 	void (*floor_fn)(struct bench_item *it);
 	atomic_t remaining;
 	struct completion done;
-	unsigned int left;
+	unsigned int chain_left;
 	u64 t_end;
 	u64 lat_ns;
 	struct task_struct *consumer;
-	u64 *win;
+	u64 *rates;
 };
 
 static void bench_queue(struct bench_set *s, struct bench_item *it)
@@ -187,7 +190,7 @@ static void bench_queue(struct bench_set *s, struct bench_item *it)
 		bhq_bh_schedule(it->bh);
 		break;
 	case MECH_KWORKER:
-		kthread_queue_work(s->kw, &it->kw);
+		kthread_queue_work(s->worker, &it->kw);
 		break;
 	case MECH_WQ:
 		queue_work_on(s->cpu, s->wq, &it->work);
@@ -216,7 +219,7 @@ static void bench_ran(struct bench_item *it)
 	if (s->mode == MODE_LATENCY) {
 		s->lat_ns = ktime_get_ns() - it->t_sched;
 	} else if (s->mode == MODE_SELF) {
-		if (--s->left) {
+		if (--s->chain_left) {
 			bench_queue(s, it);
 			return;
 		}
@@ -323,7 +326,7 @@ static u64 bench_median(u64 *v, unsigned int n)
 static int bench_batch(struct bench_set *s, unsigned int k, unsigned int rounds,
 		       u64 budget, u64 *rate)
 {
-	u64 t0 = ktime_get_ns(), tw = t0, t;
+	u64 t_start = ktime_get_ns(), t_window = t_start, now;
 	unsigned int r, i, wins = 0;
 	int err;
 
@@ -336,17 +339,17 @@ static int bench_batch(struct bench_set *s, unsigned int k, unsigned int rounds,
 			return err;
 		if (r % BENCH_WIN_ROUNDS != BENCH_WIN_ROUNDS - 1)
 			continue;
-		t = ktime_get_ns();
+		now = ktime_get_ns();
 		if (wins < BENCH_MAX_WINS)
-			s->win[wins++] = bench_rate(BENCH_WIN_ROUNDS * k, t - tw);
-		tw = t;
-		if (t - t0 > budget) {
+			s->rates[wins++] = bench_rate(BENCH_WIN_ROUNDS * k, now - t_window);
+		t_window = now;
+		if (now - t_start > budget) {
 			r++;
 			break;
 		}
 	}
 	if (rate)
-		*rate = bench_median(s->win, wins);
+		*rate = bench_median(s->rates, wins);
 	return r;
 }
 
@@ -364,20 +367,20 @@ static int bench_batch(struct bench_set *s, unsigned int k, unsigned int rounds,
 static int bench_self(struct bench_set *s, unsigned int m, u64 *rate)
 {
 	unsigned int per = m / BENCH_SELF_CHAINS, c;
-	u64 t0;
+	u64 t_start;
 	int err;
 
 	for (c = 0; c < BENCH_SELF_CHAINS; c++) {
 		bench_arm(s, MODE_SELF, 1);
-		s->left = per;
-		t0 = ktime_get_ns();
+		s->chain_left = per;
+		t_start = ktime_get_ns();
 		bench_queue(s, &s->items[0]);
 		err = bench_wait(s);
 		if (err)
 			return err;
-		s->win[c] = bench_rate(per, s->t_end - t0);
+		s->rates[c] = bench_rate(per, s->t_end - t_start);
 	}
-	*rate = bench_median(s->win, BENCH_SELF_CHAINS);
+	*rate = bench_median(s->rates, BENCH_SELF_CHAINS);
 	return 0;
 }
 
@@ -401,9 +404,9 @@ static void bench_set_free(struct bench_set *s)
 			bhq_ctx_destroy(s->ctx);
 		break;
 	case MECH_KWORKER:
-		if (s->kw) {
-			kthread_flush_worker(s->kw);
-			kthread_destroy_worker(s->kw);
+		if (s->worker) {
+			kthread_flush_worker(s->worker);
+			kthread_destroy_worker(s->worker);
 		}
 		break;
 	case MECH_WQ:
@@ -422,7 +425,7 @@ static void bench_set_free(struct bench_set *s)
 	case NR_MECHS:
 		break;
 	}
-	kfree(s->win);
+	kfree(s->rates);
 	kfree(s->items);
 	kfree(s);
 }
@@ -430,7 +433,7 @@ static void bench_set_free(struct bench_set *s)
 /* Create the mechanism's instance on @cpu. */
 static int bench_set_init_mech(struct bench_set *s)
 {
-	struct kthread_worker *kw;
+	struct kthread_worker *worker;
 	struct bhq_ctx *ctx;
 
 	switch (s->mech) {
@@ -444,10 +447,10 @@ static int bench_set_init_mech(struct bench_set *s)
 		s->ctx = ctx;
 		return 0;
 	case MECH_KWORKER:
-		kw = kthread_create_worker_on_cpu(s->cpu, 0, "bhq_bench_kw/%u", s->cpu);
-		if (IS_ERR(kw))
-			return PTR_ERR(kw);
-		s->kw = kw;
+		worker = kthread_create_worker_on_cpu(s->cpu, 0, "bhq_bench_kw/%u", s->cpu);
+		if (IS_ERR(worker))
+			return PTR_ERR(worker);
+		s->worker = worker;
 		return 0;
 	case MECH_WQ:
 		s->wq = alloc_workqueue("bhq_bench_wq%u", 0, 0, s->cpu);
@@ -479,9 +482,9 @@ static struct bench_set *bench_set_new(enum bench_mech mech, unsigned int cpu)
 	s->cpu = cpu;
 	init_completion(&s->done);
 	s->items = kcalloc(BENCH_MAX_K, sizeof(*s->items), GFP_KERNEL);
-	s->win = kcalloc(BENCH_MAX_WINS, sizeof(*s->win), GFP_KERNEL);
-	if (!s->items || !s->win) {
-		kfree(s->win);
+	s->rates = kcalloc(BENCH_MAX_WINS, sizeof(*s->rates), GFP_KERNEL);
+	if (!s->items || !s->rates) {
+		kfree(s->rates);
 		kfree(s->items);
 		kfree(s);
 		return ERR_PTR(-ENOMEM);
@@ -598,9 +601,11 @@ out:
 
 static const struct {
 	const char *name;
-	unsigned int q;		/* in units of 0.01 % */
+	unsigned int quantile;	/* in units of 0.01 % */
 } lat_pcts[] = {
-	{ "p50", 5000 }, { "p99", 9900 }, { "p99.9", 9990 },
+	{ .name = "p50", .quantile = 5000 },
+	{ .name = "p99", .quantile = 9900 },
+	{ .name = "p99.9", .quantile = 9990 },
 };
 
 #define LAT_NR_PCTS	ARRAY_SIZE(lat_pcts)
@@ -689,7 +694,7 @@ static int bench_latency(struct bench_set *sets[NR_SIDES][NR_MECHS])
 				bench_sort(rep, n);
 				for (p = 0; p < LAT_NR_PCTS; p++)
 					lat_slot(pct, side, m, p)[r] =
-						lat_quantile(rep, n, lat_pcts[p].q) * 1000;
+						lat_quantile(rep, n, lat_pcts[p].quantile) * 1000;
 			}
 		}
 	}
@@ -723,9 +728,9 @@ static const struct {
 	unsigned int gap_us;
 	unsigned int rounds;
 } wake_scenarios[] = {
-	{ "trickle",	1,	200,	400 },
-	{ "burst=8",	8,	1000,	100 },
-	{ "burst=64",	64,	1000,	50 },
+	{ .param = "trickle", .burst = 1, .gap_us = 200, .rounds = 400 },
+	{ .param = "burst=8", .burst = 8, .gap_us = 1000, .rounds = 100 },
+	{ .param = "burst=64", .burst = 64, .gap_us = 1000, .rounds = 50 },
 };
 
 #define WAKE_NR		ARRAY_SIZE(wake_scenarios)
@@ -739,9 +744,9 @@ static int wake_run(struct bench_set *s, unsigned int sc, u64 *sleeps, u64 *wake
 	unsigned int burst = wake_scenarios[sc].burst;
 	unsigned int gap = wake_scenarios[sc].gap_us;
 	unsigned int rounds = wake_scenarios[sc].rounds;
-	struct bhq_stats st0 = {}, st1 = {};
-	unsigned long nv0, nv1;
-	struct task_struct *t;
+	struct bhq_stats stats_before = {}, stats_after = {};
+	unsigned long nvcsw_before, nvcsw_after;
+	struct task_struct *consumer;
 	unsigned int i;
 	u64 items;
 	int err;
@@ -754,25 +759,25 @@ static int wake_run(struct bench_set *s, unsigned int sc, u64 *sleeps, u64 *wake
 	err = bench_batch(s, 1, 1, U64_MAX, NULL);
 	if (err < 0)
 		return err;
-	t = READ_ONCE(s->consumer);
-	if (!t)
+	consumer = READ_ONCE(s->consumer);
+	if (!consumer)
 		return -EIO;
 	usleep_range(gap, gap + gap / 2);
 
 	if (s->mech == MECH_BHQ)
-		bhq_ctx_get_stats(s->ctx, &st0);
-	nv0 = READ_ONCE(t->nvcsw);
+		bhq_ctx_get_stats(s->ctx, &stats_before);
+	nvcsw_before = READ_ONCE(consumer->nvcsw);
 	for (i = 0; i < rounds; i++) {
 		err = bench_batch(s, burst, 1, U64_MAX, NULL);
 		if (err < 0)
 			return err;
 		usleep_range(gap, gap + gap / 2);
 	}
-	nv1 = READ_ONCE(t->nvcsw);
+	nvcsw_after = READ_ONCE(consumer->nvcsw);
 	if (s->mech == MECH_BHQ)
-		bhq_ctx_get_stats(s->ctx, &st1);
-	*sleeps = div64_u64((u64)(nv1 - nv0) * 1000, items);
-	*wakes = div64_u64((st1.wakeups - st0.wakeups) * 1000, items);
+		bhq_ctx_get_stats(s->ctx, &stats_after);
+	*sleeps = div64_u64((u64)(nvcsw_after - nvcsw_before) * 1000, items);
+	*wakes = div64_u64((stats_after.wakeups - stats_before.wakeups) * 1000, items);
 	return 0;
 }
 

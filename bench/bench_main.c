@@ -16,6 +16,7 @@
  * plots.
  */
 
+#include <linux/build_bug.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/ktime.h>
@@ -169,17 +170,35 @@ static int bench_results_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(bench_results);
 
-#define BENCH_COMPLEXITY	BIT(0)
-#define BENCH_THROUGHPUT	BIT(1)
-#define BENCH_LATENCY		BIT(2)
-#define BENCH_WAKEUPS		BIT(3)
-#define BENCH_MEMORY		BIT(4)
-#define BENCH_PROFILE		BIT(5)
-#define BENCH_ALL		(BIT(6) - 1)
+/* The benchmarks that @only names, each a bit of bench_mask. */
+enum bench_id {
+	BENCH_ID_COMPLEXITY,
+	BENCH_ID_THROUGHPUT,
+	BENCH_ID_LATENCY,
+	BENCH_ID_WAKEUPS,
+	BENCH_ID_MEMORY,
+	BENCH_ID_PROFILE,
+	BENCH_NR,
+};
+
+#define BENCH_COMPLEXITY	BIT(BENCH_ID_COMPLEXITY)
+#define BENCH_THROUGHPUT	BIT(BENCH_ID_THROUGHPUT)
+#define BENCH_LATENCY		BIT(BENCH_ID_LATENCY)
+#define BENCH_WAKEUPS		BIT(BENCH_ID_WAKEUPS)
+#define BENCH_MEMORY		BIT(BENCH_ID_MEMORY)
+#define BENCH_PROFILE		BIT(BENCH_ID_PROFILE)
+#define BENCH_ALL		(BIT(BENCH_NR) - 1)
 
 static const char *const bench_names[] = {
-	"complexity", "throughput", "latency", "wakeups", "memory", "profile",
+	[BENCH_ID_COMPLEXITY]	= "complexity",
+	[BENCH_ID_THROUGHPUT]	= "throughput",
+	[BENCH_ID_LATENCY]	= "latency",
+	[BENCH_ID_WAKEUPS]	= "wakeups",
+	[BENCH_ID_MEMORY]	= "memory",
+	[BENCH_ID_PROFILE]	= "profile",
 };
+
+static_assert(ARRAY_SIZE(bench_names) == BENCH_NR);
 
 /* Parse @only into a mask of BENCH_*; 0 if a name is unknown. */
 static unsigned int bench_parse_only(const char *list)
@@ -236,21 +255,21 @@ static unsigned int bench_mask;
 /* Validate the parameters into bench_cfg; false after a pr_err(). */
 static bool bench_configure(void)
 {
-	struct bench_cfg *c = &bench_cfg;
+	struct bench_cfg *cfg = &bench_cfg;
 	int cpu;
 
-	c->quick = quick;
-	c->reps = reps;
-	c->max_n = max_n;
-	c->samples = samples;
-	if (!bench_param_ok("reps", &c->reps, quick ? 3 : 7, 3, 51) ||
-	    !bench_param_ok("max_n", &c->max_n, quick ? 1000 : 100000, 1, 1000000) ||
-	    !bench_param_ok("samples", &c->samples, quick ? 200 : 3000, 100, 100000))
+	cfg->quick = quick;
+	cfg->reps = reps;
+	cfg->max_n = max_n;
+	cfg->samples = samples;
+	if (!bench_param_ok("reps", &cfg->reps, quick ? 3 : 7, 3, 51) ||
+	    !bench_param_ok("max_n", &cfg->max_n, quick ? 1000 : 100000, 1, 1000000) ||
+	    !bench_param_ok("samples", &cfg->samples, quick ? 200 : 3000, 100, 100000))
 		return false;
 
 	if (!bench_cpu_ok("cpu_a", cpu_a))
 		return false;
-	c->cpu_a = cpu_a;
+	cfg->cpu_a = cpu_a;
 	if (cpu_b >= 0) {
 		if (!bench_cpu_ok("cpu_b", cpu_b))
 			return false;
@@ -258,12 +277,12 @@ static bool bench_configure(void)
 			pr_err("bhq_bench: cpu_b=%d must differ from cpu_a\n", cpu_b);
 			return false;
 		}
-		c->cpu_b = cpu_b;
+		cfg->cpu_b = cpu_b;
 	} else if (cpu_b == -1) {
-		c->cpu_b = -1;
+		cfg->cpu_b = -1;
 		for_each_online_cpu(cpu) {
 			if (cpu != cpu_a) {
-				c->cpu_b = cpu;
+				cfg->cpu_b = cpu;
 				break;
 			}
 		}
@@ -271,7 +290,7 @@ static bool bench_configure(void)
 		pr_err("bhq_bench: cpu_b=%d: a CPU, or -1 for any other online CPU\n", cpu_b);
 		return false;
 	}
-	c->timeout = 20 * HZ;
+	cfg->timeout = 20 * HZ;
 
 	bench_mask = bench_parse_only(only ? only : "");
 	return bench_mask != 0;
