@@ -4,8 +4,10 @@
 # the test kernel under QEMU (scripts/guest.sh, the boot path of `make
 # run`; tools/testing/selftests/bhq/bench.sh runs in the guest), with no more vCPUs than
 # the host has cores, then write table.txt, summary.md (the same for the
-# README), results.csv and cdf.csv (scripts/bench_report.py) and PNG plots
-# (gnuplot, bench/plot.gp) into the results directory and print the table.
+# README), summary.rst (the same for Documentation/performance.rst, which
+# includes it), results.csv and cdf.csv (scripts/bench_report.py) and PNG
+# plots (gnuplot, bench/plot.gp) into the results directory and print the
+# table.
 #
 #   scripts/bench.sh [--quick] [--again] [--out DIR] [PARAM=VALUE...]
 #
@@ -107,4 +109,4 @@ gnuplot -e "$(cat "$work/plot/plot.vars")" "$BHQ_TOP/bench/plot.gp" 2>"$work/gnu
 	die "gnuplot failed"
 }
 cat "$out/table.txt"
-say "results in $out: table.txt summary.md results.csv cdf.csv complexity.png throughput.png latency_cdf.png (${BENCH_SECONDS}s)"
+say "results in $out: table.txt summary.md summary.rst results.csv cdf.csv complexity.png throughput.png latency_cdf.png (${BENCH_SECONDS}s)"

@@ -16,6 +16,8 @@ written nothing.  Otherwise it writes into the directory OUT:
 
     table.txt    every table, as text
     summary.md   the same in markdown, for the README
+    summary.rst  the same in reStructuredText, which
+                 Documentation/performance.rst includes
     results.csv  every figure
     cdf.csv      the latency distributions
 
@@ -31,6 +33,7 @@ import argparse
 import collections
 import math
 import os
+import re
 import sys
 
 # Mechanisms in each table, bh_workqueue dropped when the guest lacks it.
@@ -56,6 +59,16 @@ CTXMEM = ["struct", "kmalloc", "percpu", "stack", "task_struct", "total"]
 ALL_NS = [1, 100, 1000, 10000, 100000, 1000000]
 # Far beyond anything a working run gives, even on a loaded host.
 LIMIT = {"ns": 1e10, "per_s": 1e11, "count": 1000, "bytes": 1e8}
+# The plots of bench/plot.gp, after the sections whose titles begin with
+# these numbers: the file (without .png) and what the plot shows.
+PLOTS = {"1.": ("complexity",
+                "ns per operation against N, log-log, for bhq and the models of QEMU"),
+         "2.": ("throughput", "thousands of dispatches per second for each mechanism"),
+         "3.": ("latency_cdf", "cumulative distribution of the latency for each mechanism")}
+# The directory of the results as summary.rst names it: relative to
+# Documentation/, since Sphinx takes the paths of an included file as
+# relative to the document that includes it (Documentation/performance.rst).
+RST_DIR = "../bench/results/"
 
 Section = collections.namedtuple("Section", "title notes head body after left")
 
@@ -238,6 +251,27 @@ def md_table(head, body, left):
 
     rule = [" --- "] * left + [" ---: "] * (len(head) - left)
     return [row(head), "|" + "|".join(rule) + "|"] + [row(r) for r in body]
+
+
+def rst_text(s):
+    """`s` in reStructuredText: its `code` spans as literals, and no other
+    character taken as markup."""
+    parts = str(s).split("`")
+    return "".join("``%s``" % p if i % 2 else re.sub(r"[\\*`|]|_(?!\w)", r"\\\g<0>", p)
+                   for i, p in enumerate(parts))
+
+
+def rst_table(head, body):
+    """A table in reStructuredText, a list-table.  A cell that would begin
+    a list or a comment ("-", "1. ...", "..") is escaped."""
+    def cell(c):
+        t = rst_text(c)
+        return "\\" + t if re.match(r"([-+*]|\d+[.)]|#[.)]|\.\.)(\s|$)", t) else t
+
+    lines = [".. list-table::", "   :header-rows: 1", "   :widths: auto", ""]
+    for row in [head] + body:
+        lines += [("   * - " if i == 0 else "     - ") + cell(c) for i, c in enumerate(row)]
+    return [line.rstrip() for line in lines]
 
 
 # ---- the sections of the report ----
@@ -455,13 +489,33 @@ def sections(run):
 
 
 def render(machine, secs, cmd):
-    """The report as text (table.txt) and as markdown (summary.md)."""
+    """The report as text (table.txt), as markdown (summary.md) and as
+    reStructuredText (summary.rst)."""
     text = ["bhq benchmark results", ""] + machine
     md = ["Measured by `%s`; the full table, with the spread of every figure, is "
           "[bench/results/table.txt](bench/results/table.txt), every figure in "
           "[results.csv](bench/results/results.csv)." % cmd, ""] + \
         ["- " + m for m in machine]
+    rst = [".. Written by scripts/bench_report.py (make bench) for",
+           "   Documentation/performance.rst, which includes it: edit the generator, not this.",
+           "",
+           "Measured by ``%s``; the full table, with the spread of every figure, is "
+           ":download:`bench/results/table.txt <%stable.txt>`, every figure in "
+           ":download:`results.csv <%sresults.csv>` and the latency distributions in "
+           ":download:`cdf.csv <%scdf.csv>`." % ((cmd,) + (RST_DIR,) * 3), ""] + \
+        ["- " + rst_text(m) for m in machine]
     for title, notes, head, body, after, left in secs:
+        name = rst_text(title[3:] if title[:1].isdigit() else title)
+        rst += ([""] + [name, "-" * len(name)] if title else []) + \
+            ([""] + [rst_text(n) for n in notes] if notes else [])
+        if head:
+            rst += [""] + rst_table(head, body)
+        if after:
+            rst += [""] + [rst_text(a) for a in after]
+        if title[:2] in PLOTS:
+            img, alt = PLOTS[title[:2]]
+            rst += ["", ".. figure:: %s%s.png" % (RST_DIR, img), "   :alt: " + alt, "",
+                    "   " + name]
         text += [""] + ([title] if title else []) + ["   " + n for n in notes]
         md += [""] + (["**%s**" % title[3:] if title[:1].isdigit() else "**%s**" % title, ""]
                       if title else []) + \
@@ -472,10 +526,9 @@ def render(machine, secs, cmd):
         if after:
             text += [""] + ["   " + a for a in after]
             md += [""] + after
-        img = {"1.": "complexity", "2.": "throughput", "3.": "latency_cdf"}.get(title[:2])
-        if img:
-            md += ["", "![%s](bench/results/%s.png)" % (title[3:], img)]
-    return text, md
+        if title[:2] in PLOTS:
+            md += ["", "![%s](bench/results/%s.png)" % (title[3:], PLOTS[title[:2]][0])]
+    return text, md, rst
 
 
 def write_plot_data(run, plot, out):
@@ -515,7 +568,8 @@ def main(argv):
     ap = argparse.ArgumentParser(
         description="Check the results of a bhq_bench run and write its report.")
     ap.add_argument("raw", help="the lines of bhq_bench's results file")
-    ap.add_argument("out", help="directory for table.txt, summary.md, results.csv, cdf.csv")
+    ap.add_argument("out", help="directory for table.txt, summary.md, summary.rst, results.csv, "
+                    "cdf.csv")
     ap.add_argument("plot", help="directory for the data of bench/plot.gp and plot.vars")
     args = ap.parse_args(argv)
 
@@ -527,11 +581,13 @@ def main(argv):
         return 1
     write_csv(run, args.out)
     env = os.environ
-    text, md = render(machine_lines(run, env), sections(run), env["BENCH_CMD"])
+    text, md, rst = render(machine_lines(run, env), sections(run), env["BENCH_CMD"])
     with open(os.path.join(args.out, "table.txt"), "w") as f:
         f.write("\n".join(text) + "\n")
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
+    with open(os.path.join(args.out, "summary.rst"), "w") as f:
+        f.write("\n".join(rst) + "\n")
     write_plot_data(run, args.plot, args.out)
     return 0
 
