@@ -13,25 +13,25 @@
 struct seq_file;
 
 /* Reported in dmesg per kind of violation; the rest are only counted. */
-#define BT_REPORT_MAX		10
+#define BHQT_REPORT_MAX		10
 
 /* bhq_torture_main.c: parameters the lifetime modes follow too. */
-unsigned int bt_stall_ms(void);
-bool bt_irq_producers(void);
+unsigned int bhqt_stall_ms(void);
+bool bhqt_irq_producers(void);
 /* ... and the switch that holds the load off while bhq's delay is on. */
-void bt_hold_begin(void);
-void bt_hold_end(void);
-bool bt_held(void);
+void bhqt_hold_begin(void);
+void bhqt_hold_end(void);
+bool bhqt_held(void);
 
 /* bhq_torture_lifetime.c */
-int lt_check_params(void);
-int lt_init(void);
-void lt_start(void);
-void lt_stop(void);
-void lt_free(void);
-u64 lt_ops(void);
-u64 lt_checks(void);
-unsigned long lt_nr_violations(void);
-void lt_stats_show(struct seq_file *m);
+int bhqt_life_check_params(void);
+int bhqt_life_init(void);
+void bhqt_life_start(void);
+void bhqt_life_stop(void);
+void bhqt_life_free(void);
+u64 bhqt_life_ops(void);
+u64 bhqt_life_checks(void);
+unsigned long bhqt_life_nr_violations(void);
+void bhqt_life_stats_show(struct seq_file *m);
 
 #endif /* _BHQ_TORTURE_H */
