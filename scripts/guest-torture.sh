@@ -73,17 +73,48 @@ reconcile() {
 echo "+ CPUs that can go offline: $hp_cpus"
 insmod /bhq.ko || fail "insmod bhq.ko"
 
-echo "+ bad parameters must refuse to load"
-for p in nr_bhs=0 nr_threaded=17 seconds=86401 stall_ms=5 irq_period_us=1 \
-	irq_producers=maybe max_nest=9 nr_bhs=abc destroy_threads=9 \
-	selfdel_threads=9 manual_helpers=9 lifetime_delay_us=100001; do
-	if insmod /bhq_torture.ko "$p" 2> /dev/null; then
-		fail "bhq_torture.ko loaded with $p"
-	fi
-	msg=$(dmesg | tail -n 2 | grep -m1 -E "bhq_torture.*${p%%=*}")
-	[ -n "$msg" ] || fail "no message naming ${p%%=*} for $p"
-	echo "  $p: $msg"
-done
+# Each value must keep bhq_torture.ko from loading, with a message naming
+# the parameter.
+refused() {
+	for p in "$@"; do
+		if insmod /bhq_torture.ko "$p" 2> /dev/null; then
+			fail "bhq_torture.ko loaded with $p"
+		fi
+		msg=$(dmesg | tail -n 2 | grep -m1 -E "bhq_torture.*${p%%=*}")
+		[ -n "$msg" ] || fail "no message naming ${p%%=*} for $p"
+		echo "  $p: $msg"
+	done
+}
+
+# The module's parameters with their ranges, "name min max", from the
+# descriptions' "(min..max, default d)".  Busybox's modinfo wants a
+# modules.dep even for a path; an empty one will do.
+params_ranges() {
+	dep=/lib/modules/$(uname -r)/modules.dep
+	[ -e "$dep" ] || { mkdir -p "${dep%/*}" && : > "$dep"; }
+	modinfo -p /bhq_torture.ko |
+		sed -n 's/^\([a-z_0-9]*\):.*(\([0-9]*\)\.\.\([0-9]*\), default [0-9]*)$/\1 \2 \3/p'
+}
+
+echo "+ values out of the ranges modinfo gives must refuse to load"
+ranges=$(params_ranges)
+[ "$(echo "$ranges" | wc -l)" -ge 10 ] || fail "modinfo shows no parameter ranges: $ranges"
+bad=""
+while read -r name min max; do
+	[ "$min" -eq 0 ] || bad="$bad $name=$((min - 1))"
+	[ "$max" -ge 4294967295 ] || bad="$bad $name=$((max + 1))"
+done <<EOF_RANGES
+$ranges
+EOF_RANGES
+# shellcheck disable=SC2086
+refused $bad
+echo "+ values the kernel's parsers reject"
+first=$(echo "$ranges" | head -n 1 | cut -d' ' -f1)
+boolp=$(modinfo -p /bhq_torture.ko | sed -n 's/^\([a-z_0-9]*\):.*(default [YN])$/\1/p' | head -n 1)
+[ -n "$boolp" ] || fail "modinfo shows no boolean parameter"
+refused "$first=abc" "$boolp=maybe"
+echo "+ weights of a mix that are all 0"
+refused "weight_free=0 weight_ordered=0 weight_oneshot=0"
 
 # bhq counts API misuse; nothing in the torture misuses it.  (The manual
 # mode checks this itself when bhq exports the count, with CONFIG_KUNIT.)

@@ -126,22 +126,6 @@
 MODULE_IMPORT_NS(BHQ_KUNIT_NS);
 #endif
 
-static unsigned int destroy_threads = 2;
-module_param(destroy_threads, uint, 0444);
-MODULE_PARM_DESC(destroy_threads, "destroy mode: kthreads scheduling on each short-lived context, 0: off (0-8, default 2)");
-
-static unsigned int selfdel_threads = 2;
-module_param(selfdel_threads, uint, 0444);
-MODULE_PARM_DESC(selfdel_threads, "selfdel mode: kthreads scheduling self-deleting BHs, 0: off (0-8, default 2)");
-
-static unsigned int manual_helpers = 2;
-module_param(manual_helpers, uint, 0444);
-MODULE_PARM_DESC(manual_helpers, "manual mode: kthreads flushing, cancelling and destroying a polled manual context, 0: off (0-8, default 2)");
-
-static unsigned int lifetime_delay_us = 50000;
-module_param(lifetime_delay_us, uint, 0444);
-MODULE_PARM_DESC(lifetime_delay_us, "longest bhq.debug_publish_delay_us the destroy and selfdel modes set, if bhq has it; 0: none (0-100000, default 50000)");
-
 /* BHs per scheduler and round (destroy) or batch (selfdel). */
 #define BHQT_DESTROY_BHS_PER_WORKER		3
 #define BHQT_SELFDEL_BHS_PER_WORKER		4
@@ -311,7 +295,7 @@ static __printf(2, 3) void bhqt_life_violation(enum bhqt_life_violation v, const
 
 static unsigned long bhqt_stall_jiffies(void)
 {
-	return msecs_to_jiffies(bhqt_stall_ms());
+	return msecs_to_jiffies(bhqt_stall_ms);
 }
 
 /*
@@ -382,9 +366,9 @@ static void bhqt_delay_close(void)
 static unsigned int bhqt_delay_pick(unsigned int n, unsigned int ewma_us)
 {
 	/* One round in three: manual and threaded ones, undelayed ones too. */
-	if (!bhqt_life.delay_ok || !lifetime_delay_us || n % 3)
+	if (!bhqt_life.delay_ok || !bhqt_lifetime_delay_us || n % 3)
 		return 0;
-	return min(max(2 * ewma_us, BHQT_DELAY_MIN_US), lifetime_delay_us);
+	return min(max(2 * ewma_us, BHQT_DELAY_MIN_US), bhqt_lifetime_delay_us);
 }
 
 /* Average in the time since @t0 (ktime_get_ns()), in us. */
@@ -673,7 +657,7 @@ static int bhqt_crew_init(struct bhqt_crew *c, unsigned int threads,
 	init_waitqueue_head(&c->wq);
 	init_waitqueue_head(&c->idle);
 	c->serve = serve;
-	c->nr_workers = threads + bhqt_irq_producers();
+	c->nr_workers = threads + bhqt_irq_producers;
 	c->workers = kcalloc(c->nr_workers, sizeof(*c->workers), GFP_KERNEL);
 	if (!c->workers)
 		return -ENOMEM;
@@ -798,7 +782,7 @@ static bool bhqt_poller_off(struct bhqt_poller *p)
 		return true;
 	bhqt_life_violation(BHQT_LIFE_V_STALL,
 			    "a manual context's poll did not return within %u ms",
-		     bhqt_stall_ms());
+			    bhqt_stall_ms);
 	return false;
 }
 
@@ -1160,7 +1144,7 @@ static void bhqt_destroy_stall(const char *what)
 {
 	bhqt_life_violation(BHQT_LIFE_V_STALL,
 			    "destroy: %s within %u ms; mode stopped, its round leaked",
-		     what, bhqt_stall_ms());
+			    what, bhqt_stall_ms);
 	bhqt_destroy.stuck = true;
 	bhqt_crew_order(&bhqt_destroy.crew, BHQT_CMD_NONE, -1);
 	bhqt_crew_stop_timer(&bhqt_destroy.crew);
@@ -1252,7 +1236,8 @@ static int bhqt_destroy_init(void)
 {
 	int err;
 
-	err = bhqt_crew_init(&bhqt_destroy.crew, destroy_threads, "bhqt-ld", bhqt_destroy_serve);
+	err = bhqt_crew_init(&bhqt_destroy.crew, bhqt_destroy_threads, "bhqt-ld",
+			     bhqt_destroy_serve);
 	err = err ?: bhqt_poller_init(&bhqt_destroy.poller, "bhqt-ldp");
 	if (err)
 		return err;
@@ -1495,7 +1480,7 @@ static void bhqt_selfdel_stall(const char *what)
 {
 	bhqt_life_violation(BHQT_LIFE_V_STALL,
 			    "selfdel: %s within %u ms; mode stopped, its batch leaked",
-		     what, bhqt_stall_ms());
+			    what, bhqt_stall_ms);
 	bhqt_selfdel.stuck = true;
 	bhqt_crew_stop_timer(&bhqt_selfdel.crew);
 }
@@ -1637,7 +1622,8 @@ static int bhqt_selfdel_init(void)
 		bhq_ctx_get_stats(bhqt_selfdel.ctx[i], &st);
 		bhqt_selfdel.live[i] = st.live;
 	}
-	err = bhqt_crew_init(&bhqt_selfdel.crew, selfdel_threads, "bhqt-sd", bhqt_selfdel_serve);
+	err = bhqt_crew_init(&bhqt_selfdel.crew, bhqt_selfdel_threads, "bhqt-sd",
+			     bhqt_selfdel_serve);
 	err = err ?: bhqt_poller_init(&bhqt_selfdel.poller, "bhqt-sdp");
 	if (err)
 		return err;
@@ -2159,7 +2145,7 @@ static void bhqt_manual_stall(const char *what)
 {
 	bhqt_life_violation(BHQT_LIFE_V_STALL,
 			    "manual: %s within %u ms; mode stopped, its round leaked",
-		     what, bhqt_stall_ms());
+			    what, bhqt_stall_ms);
 	bhqt_manual.stuck = true;
 }
 
@@ -2280,10 +2266,11 @@ static int bhqt_manual_init(void)
 
 	init_waitqueue_head(&bhqt_manual.wq);
 	prandom_seed_state(&bhqt_manual.rnd, get_random_u64());
-	bhqt_manual.helpers = kcalloc(manual_helpers, sizeof(*bhqt_manual.helpers), GFP_KERNEL);
+	bhqt_manual.helpers = kcalloc(bhqt_manual_helpers,
+				      sizeof(*bhqt_manual.helpers), GFP_KERNEL);
 	if (!bhqt_manual.helpers)
 		return -ENOMEM;
-	bhqt_manual.nr_helpers = manual_helpers;
+	bhqt_manual.nr_helpers = bhqt_manual_helpers;
 	for (i = 0; i < bhqt_manual.nr_helpers; i++) {
 		struct bhqt_helper *h = &bhqt_manual.helpers[i];
 
@@ -2333,34 +2320,6 @@ static void bhqt_manual_exit(void)
 
 /* ---- the interface to bhq_torture_main.c ---- */
 
-struct bhqt_life_param {
-	const char *name;
-	unsigned int *val;
-	unsigned int min;
-	unsigned int max;
-};
-
-static const struct bhqt_life_param bhqt_life_params[] = {
-	{ "destroy_threads", &destroy_threads, 0, 8 },
-	{ "selfdel_threads", &selfdel_threads, 0, 8 },
-	{ "manual_helpers", &manual_helpers, 0, 8 },
-	{ "lifetime_delay_us", &lifetime_delay_us, 0, 100000 },
-};
-
-int bhqt_life_check_params(void)
-{
-	const struct bhqt_life_param *p;
-
-	for (p = bhqt_life_params; p < bhqt_life_params + ARRAY_SIZE(bhqt_life_params); p++) {
-		if (*p->val < p->min || *p->val > p->max) {
-			pr_err("invalid parameter %s=%u: the allowed range is %u to %u\n",
-			       p->name, *p->val, p->min, p->max);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 /**
  * bhqt_life_init() - create the modes' threads and long-lived contexts
  *
@@ -2379,11 +2338,11 @@ int bhqt_life_init(void)
 		return -ENOMEM;
 	bhqt_life.delay_ok = bhqt_delay_open();
 	bhqt_life.misuse_ok = bhqt_misuse_read(&bhqt_life.misuse_base);
-	if (destroy_threads)
+	if (bhqt_destroy_threads)
 		err = bhqt_destroy_init();
-	if (!err && selfdel_threads)
+	if (!err && bhqt_selfdel_threads)
 		err = bhqt_selfdel_init();
-	if (!err && manual_helpers)
+	if (!err && bhqt_manual_helpers)
 		err = bhqt_manual_init();
 	return err;
 }
@@ -2397,8 +2356,8 @@ void bhqt_life_start(void)
 	if (bhqt_manual.owner)
 		bhqt_manual_start();
 	pr_info("lifetime modes: destroy %u threads, selfdel %u threads, manual %u helpers; publish delay %s, misuse count %s\n",
-		destroy_threads, selfdel_threads, manual_helpers,
-		bhqt_life.delay_ok && lifetime_delay_us ? "set" : "unavailable",
+		bhqt_destroy_threads, bhqt_selfdel_threads, bhqt_manual_helpers,
+		bhqt_life.delay_ok && bhqt_lifetime_delay_us ? "set" : "unavailable",
 		bhqt_life.misuse_ok ? "checked" : "left to the script");
 }
 

@@ -209,62 +209,30 @@
 #include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/stringify.h>
 #include <linux/tracepoint.h>
 
 #include <linux/bhq.h>
 #include "bhq_torture.h"
 
-static unsigned int seconds;
-module_param(seconds, uint, 0444);
-MODULE_PARM_DESC(seconds, "run time in seconds, 0: until rmmod (0-86400, default 0)");
+/* The parameters and their descriptions, from bhq_torture_params.h. */
+#define BHQT_N	false
+#define BHQT_Y	true
 
-static unsigned int nr_threaded = 2;
-module_param(nr_threaded, uint, 0444);
-MODULE_PARM_DESC(nr_threaded, "standalone threaded contexts (0-16, default 2)");
+#define BHQT_PARAM(param, dflt, ...)					\
+	unsigned int bhqt_##param = dflt;				\
+	module_param_named(param, bhqt_##param, uint, 0444)
+#define BHQT_BOOL_PARAM(param, dflt, ...)				\
+	bool bhqt_##param = BHQT_##dflt;				\
+	module_param_named(param, bhqt_##param, bool, 0444)
+#include "bhq_torture_params.h"
 
-static unsigned int nr_manual = 2;
-module_param(nr_manual, uint, 0444);
-MODULE_PARM_DESC(nr_manual, "manual contexts, each polled by a kthread (0-16, default 2)");
-
-static unsigned int nr_bhs = 4;
-module_param(nr_bhs, uint, 0444);
-MODULE_PARM_DESC(nr_bhs, "free and ordered BHs per producer and context (1-64, default 4)");
-
-static bool irq_producers = true;
-module_param(irq_producers, bool, 0444);
-MODULE_PARM_DESC(irq_producers, "hardirq producers, an hrtimer per CPU (default Y)");
-
-static bool softirq_producers = true;
-module_param(softirq_producers, bool, 0444);
-MODULE_PARM_DESC(softirq_producers, "softirq producers, an hrtimer per CPU (default Y)");
-
-static unsigned int irq_period_us = 500;
-module_param(irq_period_us, uint, 0444);
-MODULE_PARM_DESC(irq_period_us, "period of the hardirq and softirq producers (20-100000, default 500)");
-
-static unsigned int irq_ops = 4;
-module_param(irq_ops, uint, 0444);
-MODULE_PARM_DESC(irq_ops, "operations per hardirq or softirq producer call (1-64, default 4)");
-
-static unsigned int batch = 64;
-module_param(batch, uint, 0444);
-MODULE_PARM_DESC(batch, "operations per kthread producer batch (1-4096, default 64)");
-
-static unsigned int batch_sleep_us = 200;
-module_param(batch_sleep_us, uint, 0444);
-MODULE_PARM_DESC(batch_sleep_us, "sleep between kthread producer batches, 0: none (0-100000, default 200)");
-
-static unsigned int max_nest = 3;
-module_param(max_nest, uint, 0444);
-MODULE_PARM_DESC(max_nest, "deepest bhq_poll() nesting on manual contexts (1-8, default 3)");
-
-static unsigned int latency_ms = 1000;
-module_param(latency_ms, uint, 0444);
-MODULE_PARM_DESC(latency_ms, "bound for the probe BHs on a quiet threaded context (10-600000, default 1000)");
-
-static unsigned int stall_ms = 10000;
-module_param(stall_ms, uint, 0444);
-MODULE_PARM_DESC(stall_ms, "bound for any scheduled BH under load and for flushes (100-3600000, default 10000)");
+#define BHQT_PARAM(param, dflt, lo, hi, desc)				\
+	MODULE_PARM_DESC(param, desc " (" __stringify(lo) ".."		\
+			 __stringify(hi) ", default " __stringify(dflt) ")")
+#define BHQT_BOOL_PARAM(param, dflt, desc)				\
+	MODULE_PARM_DESC(param, desc " (default " __stringify(dflt) ")")
+#include "bhq_torture_params.h"
 
 /* Flush rounds at the end before the load is declared not quiescent. */
 #define BHQT_QUIESCE_ROUNDS	10
@@ -667,17 +635,7 @@ static void bhqt_max(atomic64_t *max, u64 val)
 
 static u64 bhqt_stall_ns(void)
 {
-	return (u64)stall_ms * NSEC_PER_MSEC;
-}
-
-unsigned int bhqt_stall_ms(void)
-{
-	return stall_ms;
-}
-
-bool bhqt_irq_producers(void)
-{
-	return irq_producers;
+	return (u64)bhqt_stall_ms * NSEC_PER_MSEC;
 }
 
 /**
@@ -726,7 +684,7 @@ static unsigned long bhqt_mark(struct bhqt_ctx *tctx)
 static struct bhqt_bh **bhqt_slot(struct bhqt_producer *p, bool ordered,
 				  unsigned int ctx, unsigned int k)
 {
-	return &p->slots[((ordered ? bhqt.nr_ctxs : 0) + ctx) * nr_bhs + k];
+	return &p->slots[((ordered ? bhqt.nr_ctxs : 0) + ctx) * bhqt_nr_bhs + k];
 }
 
 static struct bhqt_producer *bhqt_cpu_prod(unsigned int cpu, enum bhqt_kind kind)
@@ -1094,7 +1052,7 @@ static bool bhqt_barrier_wait(struct bhqt_ctx *tctx, struct bhqt_barrier *bar)
 
 	if (!tctx->manual)
 		return wait_for_completion_timeout(&bar->done,
-						   msecs_to_jiffies(stall_ms));
+						   msecs_to_jiffies(bhqt_stall_ms));
 	for (i = 0; i < BHQT_FLUSH_POLLS && !completion_done(&bar->done); i++)
 		bhqt_poll_manual(tctx);
 	return completion_done(&bar->done);
@@ -1132,7 +1090,7 @@ static bool bhqt_flush(struct bhqt_ctx *tctx)
 	if (!done) {
 		tctx->stuck = true;
 		bhqt_violation(BHQT_V_STALL, "%s: a flush did not complete within %u ms",
-			       tctx->name, stall_ms);
+			       tctx->name, bhqt_stall_ms);
 	}
 	return done;
 }
@@ -1209,18 +1167,19 @@ static void bhqt_oneshot(struct bhqt_producer *p, struct bhqt_ctx *tctx, gfp_t g
 /* A free BH's callback schedules or deletes its own BH. */
 static void bhqt_cb_self(struct bhqt_bh *b, u32 r)
 {
+	unsigned int op = bhqt_pick(BHQT_MIX_SELF, r);
 	unsigned long flags;
 
-	if (r % 8 > 1)
+	if (op == BHQT_SELF_NONE)
 		return;
 	raw_spin_lock_irqsave(&b->lock, flags);
 	if (!b->deleted) {
-		if (r % 8 == 0) {
-			bhqt_do_schedule(b, r & 0x100, 1);
-			bhqt_inc(BHQT_SELF_SCHEDULES);
-		} else if (r % 64 == 1) {
+		if (op == BHQT_SELF_DELETE) {
 			bhqt_do_delete(b, 1);
 			bhqt_inc(BHQT_SELF_DELETES);
+		} else {
+			bhqt_do_schedule(b, op == BHQT_SELF_SCHEDULE_IDLE, 1);
+			bhqt_inc(BHQT_SELF_SCHEDULES);
 		}
 	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
@@ -1254,7 +1213,7 @@ static void bhqt_cb_actions(struct bhqt_ctx *tctx, struct bhqt_bh *b)
 	}
 	if ((r >> 12) % 8 == 0)
 		bhqt_oneshot(bhqt_cb_prod(tctx), tctx, GFP_KERNEL);
-	if ((r >> 16) % 4 == 0 && tctx->depth < max_nest) {
+	if ((r >> 16) % 4 == 0 && tctx->depth < bhqt_max_nest) {
 		bhqt_poll_manual(tctx);
 		bhqt_check_timeout(tctx);
 	}
@@ -1340,15 +1299,20 @@ static void bhqt_free_op(struct bhqt_producer *p, struct bhqt_bh **slot, u32 r)
 		return;
 	raw_spin_lock_irqsave(&b->lock, flags);
 	if (!b->deleted) {
-		r %= 100;
-		if (r < 45)
+		switch (bhqt_pick(BHQT_MIX_FREE, r)) {
+		case BHQT_FREE_SCHEDULE:
 			bhqt_do_schedule(b, false, 2);
-		else if (r < 70)
+			break;
+		case BHQT_FREE_SCHEDULE_IDLE:
 			bhqt_do_schedule(b, true, 2);
-		else if (r < 97)
+			break;
+		case BHQT_FREE_CANCEL:
 			bhqt_do_cancel(b);
-		else
+			break;
+		default:
 			bhqt_do_delete(b, 2);
+			break;
+		}
 	}
 	bury = b->deleted;
 	raw_spin_unlock_irqrestore(&b->lock, flags);
@@ -1378,6 +1342,7 @@ static void bhqt_check_stall(struct bhqt_bh *b)
 static void bhqt_ordered_op(struct bhqt_producer *p, struct bhqt_bh **slot, u32 r)
 {
 	struct bhqt_bh *b = READ_ONCE(*slot);
+	unsigned int op = bhqt_pick(BHQT_MIX_ORDERED, r);
 	unsigned long flags;
 	bool bury;
 
@@ -1389,10 +1354,10 @@ static void bhqt_ordered_op(struct bhqt_producer *p, struct bhqt_bh **slot, u32 
 			bhqt_inc(BHQT_CHECKS);
 			bhqt_check_stall(b);
 		}
-		if (r % 64 == 0)
+		if (op == BHQT_ORDERED_DELETE)
 			bhqt_do_delete(b, 2);
 		else if (!b->armed_stamp)
-			bhqt_arm(b, p, r % 8 == 1);
+			bhqt_arm(b, p, op == BHQT_ORDERED_SCHEDULE_IDLE);
 	}
 	bury = b->deleted;
 	raw_spin_unlock_irqrestore(&b->lock, flags);
@@ -1410,17 +1375,21 @@ static void bhqt_random_op(struct bhqt_producer *p, gfp_t gfp)
 	u32 r = prandom_u32_state(&p->rnd);
 	u32 r2 = prandom_u32_state(&p->rnd);
 	unsigned int ctx = r % bhqt.nr_ctxs;
-	unsigned int k = (r >> 8) % nr_bhs;
-	unsigned int sel = (r >> 16) % 100;
+	unsigned int k = (r >> 8) % bhqt_nr_bhs;
 
 	if (bhqt_held())
 		return;
-	if (sel < 50)
+	switch (bhqt_pick(BHQT_MIX_TARGET, r >> 16)) {
+	case BHQT_TARGET_FREE:
 		bhqt_free_op(p, bhqt_slot(p, false, ctx, k), r2);
-	else if (sel < 92)
+		break;
+	case BHQT_TARGET_ORDERED:
 		bhqt_ordered_op(p, bhqt_slot(p, true, ctx, k), r2);
-	else
+		break;
+	default:
 		bhqt_oneshot(p, &bhqt.ctxs[ctx], gfp);
+		break;
+	}
 }
 
 /**
@@ -1459,13 +1428,13 @@ fail:
 /* Fill the empty slots of @p; the producer only ever empties them. */
 static int bhqt_refill(struct bhqt_producer *p)
 {
-	unsigned int n = 2 * bhqt.nr_ctxs * nr_bhs, i;
+	unsigned int n = 2 * bhqt.nr_ctxs * bhqt_nr_bhs, i;
 	struct bhqt_bh *b;
 
 	for (i = 0; i < n; i++) {
 		if (READ_ONCE(p->slots[i]))
 			continue;
-		b = bhqt_bh_create(&bhqt.ctxs[(i / nr_bhs) % bhqt.nr_ctxs], p,
+		b = bhqt_bh_create(&bhqt.ctxs[(i / bhqt_nr_bhs) % bhqt.nr_ctxs], p,
 				   i >= n / 2);
 		if (!b)
 			return -ENOMEM;
@@ -1498,12 +1467,12 @@ static int bhqt_producer_fn(void *arg)
 
 	while (!kthread_should_stop()) {
 		if (!READ_ONCE(bhqt.stopping)) {
-			for (i = 0; i < batch; i++)
+			for (i = 0; i < bhqt_batch; i++)
 				bhqt_random_op(p, GFP_KERNEL);
 			bhqt_refill_cpu(p->cpu);
 		}
-		if (batch_sleep_us)
-			usleep_range(batch_sleep_us, 2 * batch_sleep_us);
+		if (bhqt_batch_sleep_us)
+			usleep_range(bhqt_batch_sleep_us, 2 * bhqt_batch_sleep_us);
 		else
 			cond_resched();
 	}
@@ -1517,9 +1486,9 @@ static enum hrtimer_restart bhqt_timer_fn(struct hrtimer *timer)
 
 	if (READ_ONCE(bhqt.stopping))
 		return HRTIMER_NORESTART;
-	for (i = 0; i < irq_ops; i++)
+	for (i = 0; i < bhqt_irq_ops; i++)
 		bhqt_random_op(p, GFP_ATOMIC);
-	hrtimer_forward_now(timer, ns_to_ktime((u64)irq_period_us * NSEC_PER_USEC));
+	hrtimer_forward_now(timer, ns_to_ktime((u64)bhqt_irq_period_us * NSEC_PER_USEC));
 	return HRTIMER_RESTART;
 }
 
@@ -1534,7 +1503,7 @@ static void bhqt_timer_start(struct bhqt_producer *p)
 {
 	if (!READ_ONCE(bhqt.stopping))
 		hrtimer_start(&p->timer,
-			      ns_to_ktime((u64)irq_period_us * NSEC_PER_USEC),
+			      ns_to_ktime((u64)bhqt_irq_period_us * NSEC_PER_USEC),
 			      bhqt_timer_mode(p));
 }
 
@@ -1600,14 +1569,14 @@ static bool bhqt_probe_wait(struct bhqt_probe_bh *pb, u64 t0, atomic64_t *max)
 
 	bhqt_inc(BHQT_CHECKS);
 	bhqt_inc(BHQT_PROBES);
-	if (!wait_for_completion_timeout(&pb->done, msecs_to_jiffies(latency_ms))) {
+	if (!wait_for_completion_timeout(&pb->done, msecs_to_jiffies(bhqt_latency_ms))) {
 		bhqt_violation(BHQT_V_LATENCY,
 			       "probe: %s BH on a quiet threaded context not run within %u ms",
-			     what, latency_ms);
-		if (!wait_for_completion_timeout(&pb->done, msecs_to_jiffies(stall_ms))) {
+			       what, bhqt_latency_ms);
+		if (!wait_for_completion_timeout(&pb->done, msecs_to_jiffies(bhqt_stall_ms))) {
 			bhqt_violation(BHQT_V_STALL,
 				       "probe: %s BH not run within %u ms more, probe stopped",
-				     what, stall_ms);
+				       what, bhqt_stall_ms);
 			return false;
 		}
 	}
@@ -2037,7 +2006,7 @@ static void bhqt_final_check_bh(struct bhqt_bh *b)
 
 static void bhqt_final_check(void)
 {
-	unsigned int i, j, n = 2 * bhqt.nr_ctxs * nr_bhs;
+	unsigned int i, j, n = 2 * bhqt.nr_ctxs * bhqt_nr_bhs;
 	unsigned long flags;
 
 	for (i = 0; i < bhqt.nr_prods; i++) {
@@ -2058,7 +2027,7 @@ static void bhqt_final_check(void)
 
 static void bhqt_delete_all(void)
 {
-	unsigned int i, j, n = 2 * bhqt.nr_ctxs * nr_bhs;
+	unsigned int i, j, n = 2 * bhqt.nr_ctxs * bhqt_nr_bhs;
 	unsigned long flags;
 
 	for (i = 0; bhqt.prods && i < bhqt.nr_prods; i++) {
@@ -2150,10 +2119,10 @@ static void bhqt_shutdown(void)
 
 static int bhqt_control_fn(void *unused)
 {
-	unsigned long end = bhqt.start + (unsigned long)seconds * HZ;
+	unsigned long end = bhqt.start + (unsigned long)bhqt_seconds * HZ;
 
 	while (!kthread_should_stop() &&
-	       !(seconds && time_after_eq(jiffies, end))) {
+	       !(bhqt_seconds && time_after_eq(jiffies, end))) {
 		bhqt_reap_threaded();
 		schedule_timeout_idle(HZ / 20);
 	}
@@ -2248,39 +2217,112 @@ static void bhqt_debugfs_init(void)
 
 /* ---- set-up ---- */
 
-struct bhqt_param {
+/**
+ * struct bhqt_weight - the weight of an operation in its mix
+ * @name: its parameter
+ * @val: its value
+ */
+struct bhqt_weight {
 	const char *name;
-	unsigned int *val;
-	unsigned int min;
-	unsigned int max;
+	const unsigned int *val;
 };
 
-static const struct bhqt_param bhqt_params[] = {
-	{ "seconds", &seconds, 0, 86400 },
-	{ "nr_threaded", &nr_threaded, 0, 16 },
-	{ "nr_manual", &nr_manual, 0, 16 },
-	{ "nr_bhs", &nr_bhs, 1, 64 },
-	{ "irq_period_us", &irq_period_us, 20, 100000 },
-	{ "irq_ops", &irq_ops, 1, 64 },
-	{ "batch", &batch, 1, 4096 },
-	{ "batch_sleep_us", &batch_sleep_us, 0, 100000 },
-	{ "max_nest", &max_nest, 1, 8 },
-	{ "latency_ms", &latency_ms, 10, 600000 },
-	{ "stall_ms", &stall_ms, 100, 3600000 },
+#define BHQT_WEIGHT(param)	{ .name = #param, .val = &bhqt_##param }
+
+/* The weights of each mix, by operation. */
+static const struct bhqt_weight bhqt_weights[BHQT_NR_MIXES][BHQT_MIX_MAX_OPS] = {
+	[BHQT_MIX_TARGET] = {
+		[BHQT_TARGET_FREE] = BHQT_WEIGHT(weight_free),
+		[BHQT_TARGET_ORDERED] = BHQT_WEIGHT(weight_ordered),
+		[BHQT_TARGET_ONESHOT] = BHQT_WEIGHT(weight_oneshot),
+	},
+	[BHQT_MIX_FREE] = {
+		[BHQT_FREE_SCHEDULE] = BHQT_WEIGHT(weight_schedule),
+		[BHQT_FREE_SCHEDULE_IDLE] = BHQT_WEIGHT(weight_schedule_idle),
+		[BHQT_FREE_CANCEL] = BHQT_WEIGHT(weight_cancel),
+		[BHQT_FREE_DELETE] = BHQT_WEIGHT(weight_delete),
+	},
+	[BHQT_MIX_ORDERED] = {
+		[BHQT_ORDERED_SCHEDULE] = BHQT_WEIGHT(weight_ordered_schedule),
+		[BHQT_ORDERED_SCHEDULE_IDLE] = BHQT_WEIGHT(weight_ordered_schedule_idle),
+		[BHQT_ORDERED_DELETE] = BHQT_WEIGHT(weight_ordered_delete),
+	},
+	[BHQT_MIX_SELF] = {
+		[BHQT_SELF_NONE] = BHQT_WEIGHT(weight_self_none),
+		[BHQT_SELF_SCHEDULE] = BHQT_WEIGHT(weight_self_schedule),
+		[BHQT_SELF_SCHEDULE_IDLE] = BHQT_WEIGHT(weight_self_schedule_idle),
+		[BHQT_SELF_DELETE] = BHQT_WEIGHT(weight_self_delete),
+	},
 };
 
-static int bhqt_check_params(void)
+/* The sum of each mix's weights, set at load. */
+static unsigned int bhqt_mix_total[BHQT_NR_MIXES];
+
+/**
+ * bhqt_pick() - draw an operation from a mix by its weights
+ * @mix: the mix
+ * @r: random bits
+ *
+ * Return: the operation, an index in @mix's enum.
+ */
+unsigned int bhqt_pick(enum bhqt_mix mix, u32 r)
 {
-	const struct bhqt_param *p;
+	const struct bhqt_weight *w = bhqt_weights[mix];
+	unsigned int x = r % bhqt_mix_total[mix], op;
 
-	for (p = bhqt_params; p < bhqt_params + ARRAY_SIZE(bhqt_params); p++) {
-		if (*p->val < p->min || *p->val > p->max) {
-			pr_err("invalid parameter %s=%u: the allowed range is %u to %u\n",
-			       p->name, *p->val, p->min, p->max);
+	for (op = 0; x >= *w[op].val; op++)
+		x -= *w[op].val;
+	return op;
+}
+
+/* Sum each mix's weights; they must not all be 0. */
+static int bhqt_check_mixes(void)
+{
+	const struct bhqt_weight *w;
+	unsigned int mix, op;
+	char names[160];
+	int len;
+
+	for (mix = 0; mix < BHQT_NR_MIXES; mix++) {
+		w = bhqt_weights[mix];
+		bhqt_mix_total[mix] = 0;
+		len = 0;
+		for (op = 0; op < BHQT_MIX_MAX_OPS && w[op].val; op++) {
+			bhqt_mix_total[mix] += *w[op].val;
+			len += scnprintf(names + len, sizeof(names) - len, "%s%s",
+					 op ? ", " : "", w[op].name);
+		}
+		if (!bhqt_mix_total[mix]) {
+			pr_err("invalid parameters: the weights %s are all 0\n",
+			       names);
 			return -EINVAL;
 		}
 	}
-	return bhqt_life_check_params();
+	return 0;
+}
+
+/* Is @val within @min..@max?  If not, say so. */
+static bool bhqt_in_range(const char *name, unsigned int val,
+			  unsigned int def, unsigned int min, unsigned int max)
+{
+	if (val >= min && val <= max)
+		return true;
+	pr_err("invalid parameter %s=%u: the allowed range is %u..%u (default %u)\n",
+	       name, val, min, max, def);
+	return false;
+}
+
+/* Every parameter out of its range is reported; then the weights. */
+static int bhqt_check_params(void)
+{
+	bool ok = true;
+
+#define BHQT_PARAM(param, dflt, lo, hi, ...)				\
+	(ok &= bhqt_in_range(#param, bhqt_##param, dflt, lo, hi))
+#define BHQT_BOOL_PARAM(...)
+#include "bhq_torture_params.h"
+
+	return ok ? bhqt_check_mixes() : -EINVAL;
 }
 
 static int bhqt_ctx_init(struct bhqt_ctx *tctx, unsigned int idx, int cpu,
@@ -2325,11 +2367,11 @@ static int bhqt_ctxs_init(void)
 		if (err)
 			return err;
 	}
-	for (i = 0; i < nr_threaded + nr_manual; i++, idx++) {
-		bool manual = i >= nr_threaded;
+	for (i = 0; i < bhqt_nr_threaded + bhqt_nr_manual; i++, idx++) {
+		bool manual = i >= bhqt_nr_threaded;
 
 		snprintf(name, sizeof(name), "bhqt-%c%u", manual ? 'm' : 't',
-			 manual ? i - nr_threaded : i);
+			 manual ? i - bhqt_nr_threaded : i);
 		err = bhqt_ctx_init(&bhqt.ctxs[idx], idx, -1,
 				    manual ? BHQ_CTX_MANUAL : 0, name);
 		if (err)
@@ -2341,7 +2383,7 @@ static int bhqt_ctxs_init(void)
 static int bhqt_prod_init(struct bhqt_producer *p, unsigned int idx, int cpu,
 			  enum bhqt_kind kind, bool active)
 {
-	unsigned int n = 2 * bhqt.nr_ctxs * nr_bhs;
+	unsigned int n = 2 * bhqt.nr_ctxs * bhqt_nr_bhs;
 
 	p->idx = idx;
 	p->cpu = cpu;
@@ -2378,10 +2420,10 @@ static int bhqt_prods_init(void)
 				     BHQT_KTHREAD, possible);
 		err = err ?: bhqt_prod_init(bhqt_cpu_prod(cpu, BHQT_HARDIRQ),
 					    cpu * BHQT_NR_KINDS + BHQT_HARDIRQ, cpu,
-					  BHQT_HARDIRQ, possible && irq_producers);
+					    BHQT_HARDIRQ, possible && bhqt_irq_producers);
 		err = err ?: bhqt_prod_init(bhqt_cpu_prod(cpu, BHQT_SOFTIRQ),
 					    cpu * BHQT_NR_KINDS + BHQT_SOFTIRQ, cpu,
-					  BHQT_SOFTIRQ, possible && softirq_producers);
+					    BHQT_SOFTIRQ, possible && bhqt_softirq_producers);
 		if (err)
 			return err;
 	}
@@ -2420,7 +2462,7 @@ static int bhqt_probe_init(void)
 static int bhqt_alloc(void)
 {
 	bhqt.nr_cpu_ctxs = num_possible_cpus();
-	bhqt.nr_ctxs = bhqt.nr_cpu_ctxs + nr_threaded + nr_manual;
+	bhqt.nr_ctxs = bhqt.nr_cpu_ctxs + bhqt_nr_threaded + bhqt_nr_manual;
 	bhqt.nr_prods = nr_cpu_ids * BHQT_NR_KINDS + bhqt.nr_ctxs;
 	bhqt.counters = alloc_percpu(struct bhqt_counters);
 	bhqt.hp_gen = kcalloc(nr_cpu_ids, sizeof(*bhqt.hp_gen), GFP_KERNEL);
@@ -2537,7 +2579,7 @@ static void bhqt_wake_threads(void)
 /* Frees what is left; a stuck context's BHs and the context are leaked. */
 static void bhqt_free(void)
 {
-	unsigned int i, j, n = 2 * bhqt.nr_ctxs * nr_bhs;
+	unsigned int i, j, n = 2 * bhqt.nr_ctxs * bhqt_nr_bhs;
 
 	bhqt_tp_exit();
 	for (i = 0; bhqt.prods && i < bhqt.nr_prods; i++) {
@@ -2612,9 +2654,9 @@ static int __init bhqt_init(void)
 	bhqt_wake_threads();
 	bhqt_life_start();
 	pr_info("started: %u contexts (%u per-CPU, %u threaded, %u manual), %u producers per CPU, %u BHs each per context, %s\n",
-		bhqt.nr_ctxs, bhqt.nr_cpu_ctxs, nr_threaded, nr_manual,
-		1 + irq_producers + softirq_producers, 2 * nr_bhs,
-		seconds ? "timed" : "until rmmod");
+		bhqt.nr_ctxs, bhqt.nr_cpu_ctxs, bhqt_nr_threaded, bhqt_nr_manual,
+		1 + bhqt_irq_producers + bhqt_softirq_producers, 2 * bhqt_nr_bhs,
+		bhqt_seconds ? "timed" : "until rmmod");
 	return 0;
 }
 
