@@ -78,10 +78,10 @@
  * held across bhq_poll() and orders nothing against bhq's dequeue, hence
  * F1/F2.
  *
- * bhq's tracepoints bhq_poll_start, bhq_poll_end and bhq_sleep are used
- * when they can be found (bhq does not export them; see bhqt_tp_init()):
- * they give the polls of threaded contexts an id and show their threads'
- * sleeps.  "tracepoints" in stats says whether they were used.
+ * bhq's tracepoints bhq_poll_start, bhq_poll_end and bhq_sleep, which bhq
+ * exports, are probed (bhqt_tp_init()): they give the polls of threaded
+ * contexts an id and show their threads' sleeps.  "tracepoints" in stats
+ * says whether they were used.
  *
  * The checks, exactly
  * ===================
@@ -213,6 +213,8 @@
 #include <linux/tracepoint.h>
 
 #include <linux/bhq.h>
+#include <trace/events/bhq.h>
+
 #include "bhq_torture.h"
 
 /* The parameters and their descriptions, from bhq_torture_params.h. */
@@ -1747,103 +1749,51 @@ static void bhqt_tp_sleep(void *data, struct bhq_ctx *ctx, s64 timeout)
 			       tctx->name, tctx->snap_any);
 }
 
-/**
- * struct bhqt_tracepoint - a bhq tracepoint the torture probes
- * @name: its name
- * @probe: our probe
- * @tp: the tracepoint, once found
- * @registered: our probe is registered
- */
-struct bhqt_tracepoint {
-	const char *name;
-	void *probe;
-	struct tracepoint *tp;
-	bool registered;
-};
-
-static struct bhqt_tracepoint bhqt_tps[] = {
-	{ .name = "bhq_poll_start", .probe = bhqt_tp_poll_start },
-	{ .name = "bhq_poll_end", .probe = bhqt_tp_poll_end },
-	{ .name = "bhq_sleep", .probe = bhqt_tp_sleep },
-};
-
-static void bhqt_tp_match(struct tracepoint *tp, void *unused)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(bhqt_tps); i++) {
-		if (!strcmp(tp->name, bhqt_tps[i].name))
-			bhqt_tps[i].tp = tp;
-	}
-}
-
-/* Called for every module with tracepoints, with their list locked. */
-static int bhqt_tp_module(struct notifier_block *nb, unsigned long val,
-			  void *data)
-{
-	struct tp_module *tp_mod = data;
-	struct module *mod = tp_mod->mod;
-	tracepoint_ptr_t *p;
-
-	if (val != MODULE_STATE_COMING || strcmp(mod->name, "bhq"))
-		return NOTIFY_OK;
-	for (p = mod->tracepoints_ptrs;
-	     p < mod->tracepoints_ptrs + mod->num_tracepoints; p++)
-		bhqt_tp_match(tracepoint_ptr_deref(p), NULL);
-	return NOTIFY_OK;
-}
-
-static struct notifier_block bhqt_tp_nb = {
-	.notifier_call = bhqt_tp_module,
-};
-
 static void bhqt_tp_exit(void)
 {
-	unsigned int i;
-	bool any = false;
-
-	for (i = 0; i < ARRAY_SIZE(bhqt_tps); i++) {
-		if (!bhqt_tps[i].registered)
-			continue;
-		tracepoint_probe_unregister(bhqt_tps[i].tp, bhqt_tps[i].probe, NULL);
-		bhqt_tps[i].registered = false;
-		any = true;
-	}
+	if (!bhqt.traced)
+		return;
+	unregister_trace_bhq_sleep(bhqt_tp_sleep, NULL);
+	unregister_trace_bhq_poll_end(bhqt_tp_poll_end, NULL);
+	unregister_trace_bhq_poll_start(bhqt_tp_poll_start, NULL);
 	/* No probe of ours runs any more once this returns. */
-	if (any)
-		tracepoint_synchronize_unregister();
+	tracepoint_synchronize_unregister();
 	bhqt.traced = false;
 }
 
 /**
  * bhqt_tp_init() - probe bhq's poll and sleep tracepoints
  *
- * bhq does not export its tracepoints, so they are found by name: among
- * the kernel's own (bhq built in) and through the tracepoint module
- * notifier (bhq a module), which calls us back at once for the modules
- * already loaded.  Without them the poll check covers only the manual
- * contexts and the sleep check is not made.
+ * bhq exports them.  Should a probe not register, the poll check covers
+ * only the manual contexts and the sleep check is not made ("tracepoints"
+ * in stats is 0, which scripts/guest-torture.sh does not accept).
  *
  * Context: process context, before any BH of the torture exists.
  */
 static void bhqt_tp_init(void)
 {
-	unsigned int i;
+	int err;
 
-	for_each_kernel_tracepoint(bhqt_tp_match, NULL);
-	if (!register_tracepoint_module_notifier(&bhqt_tp_nb))
-		unregister_tracepoint_module_notifier(&bhqt_tp_nb);
-	for (i = 0; i < ARRAY_SIZE(bhqt_tps); i++) {
-		if (!bhqt_tps[i].tp ||
-		    tracepoint_probe_register(bhqt_tps[i].tp, bhqt_tps[i].probe, NULL)) {
-			pr_info("bhq tracepoint %s unavailable: no poll or sleep checks on threaded contexts\n",
-				bhqt_tps[i].name);
-			bhqt_tp_exit();
-			return;
-		}
-		bhqt_tps[i].registered = true;
-	}
+	err = register_trace_bhq_poll_start(bhqt_tp_poll_start, NULL);
+	if (err)
+		goto fail;
+	err = register_trace_bhq_poll_end(bhqt_tp_poll_end, NULL);
+	if (err)
+		goto fail_poll_start;
+	err = register_trace_bhq_sleep(bhqt_tp_sleep, NULL);
+	if (err)
+		goto fail_poll_end;
 	bhqt.traced = true;
+	return;
+
+fail_poll_end:
+	unregister_trace_bhq_poll_end(bhqt_tp_poll_end, NULL);
+fail_poll_start:
+	unregister_trace_bhq_poll_start(bhqt_tp_poll_start, NULL);
+	tracepoint_synchronize_unregister();
+fail:
+	pr_info("bhq's tracepoints unavailable (%d): no poll or sleep checks on threaded contexts\n",
+		err);
 }
 
 /* ---- CPU hotplug ---- */
