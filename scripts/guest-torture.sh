@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs inside the test guest (busybox sh) for scripts/torture.sh:
 #
-#  1. parameter validation: bad values must refuse to load;
-#  2. the timed torture run (bhq_torture.ko seconds=N) while CPUs go offline
-#     and online in a loop, one or two at a time; its debugfs results, those
-#     of the lifetime modes (destroy, selfdel, manual) included, which must
-#     have run; rmmod and its end-of-test line; bhq's counters reconcile
-#     afterwards, and its misuse count has not moved;
+#  1. parameter validation: values out of the ranges modinfo gives, and
+#     values the kernel's parsers reject, must refuse to load;
+#  2. the timed torture run (bhq_torture.ko seconds=N onoff_interval_ms=..),
+#     whose hotplug kthread takes CPUs offline and back one or two at a
+#     time; its debugfs results, those of the lifetime modes (destroy,
+#     selfdel, manual) and of the hotplug kthread included, which must have
+#     run; every CPU back online; rmmod and its end-of-test line; bhq's
+#     counters reconcile afterwards, and its misuse count has not moved;
 #  3. LOOPS times: insmod bhq.ko and bhq_torture.ko, a short load (some
-#     rounds with a CPU offline at load time or a hotplug cycle during the
-#     load), rmmod bhq_torture while the load runs, rmmod bhq.
+#     rounds with a CPU offline at load time, some with the hotplug kthread
+#     on), rmmod bhq_torture while the load runs, rmmod bhq.
 #
 # Fails on any violation, on a FAILURE end line, or on a kernel warning.
 # /torture.conf (written by scripts/torture.sh) may set TORTURE_SECONDS,
@@ -31,34 +33,31 @@ fail() {
 }
 stat() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 
-# The CPUs that can go offline (cpu0 cannot on x86), space-separated.
+# The CPUs that can go offline (cpu0 cannot on x86), space-separated.  The
+# module's hotplug kthread (onoff_interval_ms) takes them offline and back.
 hp_cpus=$(for f in /sys/devices/system/cpu/cpu[0-9]*/online; do
 	[ -f "$f" ] && basename "$(dirname "$f")" | tr -d cpu
 done | tr '\n' ' ')
 nr_hp=$(echo "$hp_cpus" | wc -w)
+ONOFF=onoff_interval_ms=100
 
 # The CPU number $1 (modulo their number) among them.
 hp_cpu() { echo "$hp_cpus" | cut -d' ' -f$(($1 % nr_hp + 1)); }
 
 cpu_set() { echo "$2" > "/sys/devices/system/cpu/cpu$1/online" || fail "cpu$1 online=$2"; }
 
-# Hotplug cycle number $1: offline one CPU (every fourth cycle two), then
-# bring them back.  Which ones rotates, so each CPU's context goes away
-# with BHs pending (the load keeps every context busy).
-hp_cycle() {
-	[ "$nr_hp" -gt 0 ] || return 0
-	a=$(hp_cpu "$1")
-	b=""
-	if [ $(($1 % 4)) -eq 3 ] && [ "$nr_hp" -ge 2 ]; then
-		b=$(hp_cpu $(($1 + 1)))
-	fi
-	cpu_set "$a" 0
-	[ -z "$b" ] || cpu_set "$b" 0
-	sleep 0.1
-	cpu_set "$a" 1
-	[ -z "$b" ] || cpu_set "$b" 1
-	hp_cycles=$((hp_cycles + 1))
-	[ -z "$b" ] || hp_cycles=$((hp_cycles + 1))
+# Every CPU that can go offline is online: what the hotplug kthread took
+# offline, it brought back.
+all_online() {
+	for c in $hp_cpus; do
+		[ "$(cat "/sys/devices/system/cpu/cpu$c/online")" = 1 ] ||
+			fail "$1: CPU $c is still offline"
+	done
+}
+
+# The hotplug cycles of the last run, from its end-of-test line.
+end_cycles() {
+	dmesg | grep "End of test" | tail -n 1 | sed -n 's/.*hotplug_cycles=\([0-9]*\).*/\1/p'
 }
 
 # scheduled - coalesced == executed + cancelled once nothing is pending.
@@ -119,18 +118,12 @@ refused "weight_free=0 weight_ordered=0 weight_oneshot=0"
 # bhq counts API misuse; nothing in the torture misuses it.  (The manual
 # mode checks this itself when bhq exports the count, with CONFIG_KUNIT.)
 misuse_before=$(cat /sys/kernel/debug/bhq/misuse)
-echo "+ insmod bhq_torture.ko seconds=$TORTURE_SECONDS $TORTURE_PARAMS, CPU hotplug while it runs"
+echo "+ insmod bhq_torture.ko seconds=$TORTURE_SECONDS $ONOFF $TORTURE_PARAMS"
 # shellcheck disable=SC2086
-insmod /bhq_torture.ko seconds="$TORTURE_SECONDS" $TORTURE_PARAMS || fail "insmod bhq_torture.ko"
+insmod /bhq_torture.ko seconds="$TORTURE_SECONDS" $ONOFF $TORTURE_PARAMS ||
+	fail "insmod bhq_torture.ko"
 start=$(cut -d. -f1 /proc/uptime)
-i=0
-while [ "$(cat $D/status)" = running ]; do
-	hp_cycle $i
-	i=$((i + 1))
-	[ $(($(cut -d. -f1 /proc/uptime) - start)) -lt $((TORTURE_SECONDS + 120)) ] ||
-		fail "the test did not stop in time"
-done
-while [ "$(cat $D/status)" = stopping ]; do
+while [ "$(cat $D/status)" = running ] || [ "$(cat $D/status)" = stopping ]; do
 	sleep 0.2
 	[ $(($(cut -d. -f1 /proc/uptime) - start)) -lt $((TORTURE_SECONDS + 120)) ] ||
 		fail "the test did not stop in time"
@@ -145,7 +138,13 @@ hp_events=$(($(stat hp_online $D/stats) + $(stat hp_offline $D/stats)))
 [ "$violations" -eq 0 ] || fail "$violations violations"
 [ "$(stat hp_unbound $D/stats)" -eq 0 ] ||
 	fail "bhq's thread not yet bound to its CPU at our online callback (hotplug state order)"
-[ "$hp_cycles" -eq 0 ] || [ "$hp_events" -gt 0 ] || fail "the torture saw no hotplug event"
+hp_run=$(stat hp_cycles $D/stats)
+echo "check hotplug: $hp_run cycles of the hotplug kthread, $hp_events hotplug events, $(stat hp_failures $D/stats) refusals"
+if [ "$nr_hp" -gt 0 ]; then
+	[ "$hp_run" -gt 0 ] || fail "the hotplug kthread made no cycle"
+	[ "$hp_events" -gt 0 ] || fail "the torture saw no hotplug event"
+fi
+all_online "after the timed run"
 [ "$(stat tracepoints $D/stats)" -eq 1 ] ||
 	fail "bhq's tracepoints were not found: no poll and sleep checks on threaded contexts"
 # The lifetime modes that are on must have done their work.
@@ -168,6 +167,7 @@ echo "+ rmmod bhq_torture"
 rmmod bhq_torture || fail "rmmod bhq_torture"
 dmesg | grep "End of test" || fail "no end-of-test line"
 dmesg | grep -q "End of test: SUCCESS" || fail "end-of-test line is not SUCCESS"
+hp_cycles=$(end_cycles)
 reconcile /sys/kernel/debug/bhq/summary
 misuse=$(($(cat /sys/kernel/debug/bhq/misuse) - misuse_before))
 echo "check misuse: bhq counted $misuse API misuses during the run"
@@ -178,11 +178,15 @@ echo "+ insmod/rmmod bhq and bhq_torture $TORTURE_LOOPS times, rmmod while the l
 n=1
 while [ "$n" -le "$TORTURE_LOOPS" ]; do
 	off=""
-	# Every 10th round a CPU is offline at load time and comes back
-	# during the load; 3 rounds later a hotplug cycle runs during it.
+	onoff=""
+	# Every 10th round a CPU is offline at load time (which only the
+	# shell can arrange) and comes back during the load; 3 rounds later
+	# the hotplug kthread runs, and rmmod may find a CPU offline.
 	if [ "$nr_hp" -gt 0 ] && [ $((n % 10)) -eq 5 ]; then
 		off=$(hp_cpu $((n / 10)))
 		cpu_set "$off" 0
+	elif [ "$nr_hp" -gt 0 ] && [ $((n % 10)) -eq 8 ]; then
+		onoff=onoff_interval_ms=20
 	fi
 	insmod /bhq.ko || fail "round $n: insmod bhq.ko"
 	# The main load only: the timed run above covers the lifetime modes.
@@ -190,18 +194,27 @@ while [ "$n" -le "$TORTURE_LOOPS" ]; do
 	# timing bounds under the extra load (a publish delay starved the
 	# per-CPU threads past stall_ms in 3 of 50 rounds; without it, non-idle
 	# probes ran after the idle timeout in 2 of 50).
+	# shellcheck disable=SC2086
 	insmod /bhq_torture.ko nr_bhs=2 destroy_threads=0 selfdel_threads=0 \
-		manual_helpers=0 || fail "round $n: insmod bhq_torture.ko"
+		manual_helpers=0 $onoff || fail "round $n: insmod bhq_torture.ko"
 	if [ -n "$off" ]; then
 		cpu_set "$off" 1
-		hp_cycles=$((hp_cycles + 1))
-	elif [ "$nr_hp" -gt 0 ] && [ $((n % 10)) -eq 8 ]; then
-		hp_cycle "$n"
+	elif [ -n "$onoff" ]; then
+		# Until the kthread has taken a CPU offline.
+		i=0
+		while [ "$(stat hp_offline $D/stats)" -eq 0 ] && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
 	else
 		sleep 0.$((n % 3 + 1))
 	fi
 	[ "$(cat $D/status)" = running ] || fail "round $n: not running before rmmod"
 	rmmod bhq_torture || fail "round $n: rmmod bhq_torture"
+	if [ -n "$onoff" ]; then
+		all_online "round $n"
+		hp_cycles=$((hp_cycles + $(end_cycles)))
+	fi
 	rmmod bhq || fail "round $n: rmmod bhq"
 	loops_done=$n
 	n=$((n + 1))

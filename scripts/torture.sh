@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The bhq torture test: boot the test kernel under QEMU (scripts/guest.sh)
 # with 4 vCPUs and run scripts/guest-torture.sh in it: bad parameters,
-# a timed bhq_torture.ko run with CPU hotplug in a loop, then
-# TORTURE_LOOPS insmod/rmmod cycles of bhq.ko and bhq_torture.ko with
-# rmmod while the load runs.  Ends with the guest's summary line:
+# a timed bhq_torture.ko run whose kthread takes CPUs offline and back,
+# then TORTURE_LOOPS insmod/rmmod cycles of bhq.ko and bhq_torture.ko
+# with rmmod while the load runs.  Ends with the guest's summary line:
 #
 #   TORTURE SUMMARY: PASS seconds=.. ops=.. checks=.. scheduled=..
 #       hotplug_cycles=.. load_unload_cycles=.. destroy_rounds=..

@@ -107,6 +107,8 @@ enum bhqt_stat {
 	BHQT_HP_ONLINE,
 	BHQT_HP_OFFLINE,
 	BHQT_HP_UNBOUND,
+	BHQT_HP_CYCLES,
+	BHQT_HP_FAILURES,
 	BHQT_ALLOC_FAILURES,
 	BHQT_PROBES,
 	BHQT_PROBES_PAIRS,
@@ -431,6 +433,10 @@ void bhqt_tp_exit(void);
 
 /* bhq_torture_hotplug.c */
 int bhqt_start_cpus(void);
+void bhqt_stop_cpus(void);
+int bhqt_onoff_init(void);
+void bhqt_onoff_start(void);
+void bhqt_onoff_stop(void);
 
 /* bhq_torture_lifetime.c */
 int bhqt_life_init(void);

@@ -632,9 +632,7 @@ void bhqt_stop_producers(void)
 {
 	unsigned int i;
 
-	if (bhqt.cpuhp_state > 0)
-		cpuhp_remove_state_nocalls(bhqt.cpuhp_state);
-	bhqt.cpuhp_state = 0;
+	bhqt_stop_cpus();
 	for (i = 0; bhqt.prods && i < bhqt.nr_prods; i++) {
 		struct bhqt_producer *p = &bhqt.prods[i];
 

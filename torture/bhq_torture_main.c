@@ -237,7 +237,8 @@ static const char * const bhqt_stat_names[] = {
 	"creates", "oneshots", "runs", "polls", "nested_polls",
 	"self_schedules", "self_deletes", "timeout_checks", "sleep_checks",
 	"runs_racing_delete", "runs_cpu_unstable", "lost_unproven",
-	"hp_online", "hp_offline", "hp_unbound", "alloc_failures", "probes",
+	"hp_online", "hp_offline", "hp_unbound", "hp_cycles", "hp_failures",
+	"alloc_failures", "probes",
 	"probes_pairs", "probes_late",
 };
 
@@ -585,6 +586,8 @@ static void bhqt_shutdown(void)
 	WRITE_ONCE(bhqt.status, BHQT_STOPPING);
 	WRITE_ONCE(bhqt.stopping, true);
 	bhqt.elapsed = (jiffies - bhqt.start) / HZ;
+	/* Every CPU it took offline is back once this returns. */
+	bhqt_onoff_stop();
 	/* They end their rounds and check them on their own contexts. */
 	bhqt_life_stop();
 	bhqt_stop_producers();
@@ -882,6 +885,7 @@ static void bhqt_abort(void)
 	WRITE_ONCE(bhqt.stopping, true);
 	if (bhqt.control)
 		kthread_stop(bhqt.control);
+	bhqt_onoff_stop();
 	bhqt_life_stop();
 	bhqt_stop_producers();
 	bhqt_stop_manual_pollers();
@@ -917,6 +921,7 @@ static int __init bhqt_init(void)
 	err = err ?: bhqt_create_threads();
 	err = err ?: bhqt_start_cpus();
 	err = err ?: bhqt_life_init();
+	err = err ?: bhqt_onoff_init();
 	if (err) {
 		bhqt_abort();
 		return err;
@@ -925,6 +930,7 @@ static int __init bhqt_init(void)
 	bhqt_debugfs_init();
 	bhqt_wake_threads();
 	bhqt_life_start();
+	bhqt_onoff_start();
 	pr_info("started: %u contexts (%u per-CPU, %u threaded, %u manual), %u producers per CPU, %u BHs each per context, %s\n",
 		bhqt.nr_ctxs, bhqt.nr_cpu_ctxs, bhqt_nr_threaded, bhqt_nr_manual,
 		1 + bhqt_irq_producers + bhqt_softirq_producers, 2 * bhqt_nr_bhs,
@@ -939,11 +945,12 @@ static void __exit bhqt_exit(void)
 	/* The control thread never ran if rmmod came first. */
 	if (READ_ONCE(bhqt.status) < BHQT_SUCCESS)
 		bhqt_shutdown();
-	pr_alert("End of test: %s (seconds=%lu ops=%llu scheduled=%llu runs=%llu checks=%llu violations=%lu hotplug=%llu)\n",
+	pr_alert("End of test: %s (seconds=%lu ops=%llu scheduled=%llu runs=%llu checks=%llu violations=%lu hotplug=%llu hotplug_cycles=%llu)\n",
 		 bhqt_status_names[bhqt.status], bhqt.elapsed, bhqt_total_ops(),
 		 bhqt_sum(BHQT_SCHEDULED), bhqt_sum(BHQT_RUNS), bhqt_total_checks(),
 		 bhqt_nr_violations(),
-		 bhqt_sum(BHQT_HP_ONLINE) + bhqt_sum(BHQT_HP_OFFLINE));
+		 bhqt_sum(BHQT_HP_ONLINE) + bhqt_sum(BHQT_HP_OFFLINE),
+		 bhqt_sum(BHQT_HP_CYCLES));
 	bhqt_free();
 }
 

@@ -43,6 +43,8 @@ BHQT_PARAM(latency_ms, 1000, 10, 600000,
 	   "bound for the probe BHs on a quiet threaded context");
 BHQT_PARAM(stall_ms, 10000, 100, 3600000,
 	   "bound for any scheduled BH under load and for flushes");
+BHQT_PARAM(onoff_interval_ms, 0, 0, 60000,
+	   "CPU hotplug: take CPUs offline and back about this often, 0: off");
 
 /* The lifetime modes. */
 BHQT_PARAM(destroy_threads, 2, 0, 8,
