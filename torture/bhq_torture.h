@@ -153,7 +153,7 @@ struct bhqt_counters {
  * @stuck: a flush timed out; nothing of it is freed any more
  * @grave: deleted BHs waiting for a barrier before they are freed
  * @armed_any: ordered BHs whose schedule returned and whose run has not
- *	started, see "timeout" at the top of bhq_torture_main.c
+ *	started, see "timeout" in Documentation/torture.rst
  * @armed_nonidle: the non-idle ones among them
  * @polls: polls started on a manual context, nested ones included
  * @cbseq: events of the poller, see F1 (poller writes)

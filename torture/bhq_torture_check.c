@@ -2,7 +2,8 @@
 /*
  * bhq_torture checker: the checks every callback makes, the final
  * accounting, and the latency probe on a quiet threaded context.  What
- * each check proves is at the top of bhq_torture_main.c.
+ * each check proves, and F1 and F2 they rest on, is in "How the checker
+ * sees bhq" and "The checks, exactly" of Documentation/torture.rst.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -112,7 +113,7 @@ unsigned long bhqt_cb_enter(struct bhqt_ctx *tctx)
 {
 	unsigned long q;
 
-	/* Its poll has carved: see "poll" at the top of bhq_torture_main.c. */
+	/* Its poll has carved: see "poll" in Documentation/torture.rst. */
 	if (tctx->cur_poll != U64_MAX)
 		WRITE_ONCE(tctx->cb_poll, tctx->cur_poll);
 	q = bhqt_event(tctx);
@@ -127,7 +128,7 @@ unsigned long bhqt_cb_enter(struct bhqt_ctx *tctx)
  * bhqt_check_timeout() - the poller's bhq_compute_timeout() is right
  * @tctx: the context; called by its poller only
  *
- * See "timeout" at the top of bhq_torture_main.c.
+ * See "timeout" in Documentation/torture.rst.
  */
 void bhqt_check_timeout(struct bhqt_ctx *tctx)
 {
@@ -378,7 +379,7 @@ void bhqt_probe_check(void)
 			       late, pairs);
 }
 
-/* See "lost" at the top of bhq_torture_main.c. */
+/* See "lost" in Documentation/torture.rst. */
 static void bhqt_final_check_bh(struct bhqt_bh *b)
 {
 	bhqt_inc(BHQT_CHECKS);

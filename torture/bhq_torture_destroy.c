@@ -2,7 +2,7 @@
 /*
  * bhq_torture lifetime mode "destroy": contexts destroyed while schedules
  * of their BHs are still returning (rules (1) and (2) of include/linux/bhq.h).
- * See the top of bhq_torture_lifetime.c.
+ * Documentation/torture.rst describes it.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt

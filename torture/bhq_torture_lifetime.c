@@ -1,92 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bhq_torture lifetime modes: the races where one party's life ends while
- * another is still inside bhq (the table in include/linux/bhq.h and its rules
- * (1)-(4)), hammered next to the main load of bhq_torture_main.c and
- * counted in the same ops, checks and violations (their own counts are
- * the lt_* lines of /sys/kernel/debug/bhq/torture/stats).  Each mode has
- * its parameter; 0 turns it off.
- *
- * destroy: contexts destroyed under returning schedules
- * =====================================================
- * Rounds: a context is created (threaded; every fourth round a manual one,
- * polled by a kthread), @destroy_threads kthreads and, with irq_producers,
- * an hrtimer (hardirq) schedule its BHs, idle or not, and oneshots.  Each
- * BH belongs to one scheduler, which schedules it again only once its
- * callback has started for the previous schedule: no schedule coalesces,
- * each must make exactly one run.  Then the shot: each scheduler (one, in
- * turn, when bhq's delay is on; see below) announces one last schedule
- * and makes it, and as soon as the callbacks of every schedule of the BHs
- * have started, the BHs are deleted and the context destroyed, while
- * those last schedule calls may still be returning (rules (1) and (2)).
- * Meanwhile a gate callback keeps the thread polling (nested polls), so
- * that the callbacks run before the schedulers' own wakeups.  A few
- * oneshots made just before the destroy are often still pending then:
- * the destroy must run them.
- * Checks: each BH ran exactly as often as it was scheduled (lost,
- * spurious), every oneshot ran once (lost), no callback ran once destroy
- * had returned (after_destroy), every wait within stall_ms (stall).  A use
- * after free of the context or a BH by a returning schedule is for KASAN
- * to see (make torture-debug).
- *
- * selfdel: BHs that delete themselves under returning idle schedules
- * ==================================================================
- * Batches on two long-lived contexts, a threaded and a manual one in
- * turn: fresh BHs whose callback deletes its own BH, each scheduled idle
- * once by a kthread (@selfdel_threads of them) or the hrtimer.  The shot
- * (each scheduler's first BH of the batch) runs, deletes itself and is
- * freed by the following poll while its idle schedule may still be
- * returning and re-reading the BH (bhq_nonidle_while_adding()); a gate
- * callback polls the threaded context meanwhile, a kthread the manual one.
- * Checks: every BH ran exactly once (lost, spurious), every wait within
- * stall_ms (stall) and, once the batch is flushed, the context's live
- * count is back at its baseline (live).
- *
- * manual: a manual context flushed, cancelled and destroyed by others
- * ===================================================================
- * Rounds: an owner kthread creates a manual context, schedules its own BHs
- * and polls it; callbacks sometimes sleep or poll again (nested), and the
- * owner pauses now and then, so that the others' flushes poll in its
- * place.  @manual_helpers kthreads meanwhile call bhq_ctx_flush() and
- * bhq_bh_cancel_sync() on BHs of their own, sometimes while the callback
- * sleeps.  At the end of a round the helpers stop, the owner deletes the
- * BHs, and the callback of its last poll wakes one helper, which destroys
- * the context while the owner is still in that poll or returning from it
- * (rules (3) and (4)).  All bookkeeping of a BH is under a lock of its
- * own, and the callbacks being run form a stack (the poller's), so these
- * checks are exact in what they flag:
- * flush: when bhq_ctx_flush() returns, every BH scheduled before the call
- *   and not cancelled since has run and returned, and so has the
- *   outermost callback that was running before the call (even while a
- *   nested poll inside it met the flush's barrier).
- * cancel_sync: when bhq_bh_cancel_sync() returns, the BH's callback does
- *   not run, and it does not start until the BH is scheduled again.
- * destroy: bhq_ctx_destroy() does not return while a callback of the
- *   owner's last poll runs.
- * misuse: bhq's misuse count does not move (bhq_misuse_count(), built
- *   with CONFIG_KUNIT; otherwise scripts/guest-torture.sh compares
- *   /sys/kernel/debug/bhq/misuse before and after the run).
- * Also lost, spurious, after_destroy and stall as above.
- *
- * The delay
- * =========
- * With CONFIG_BHQ_DEBUG, the destroy and selfdel modes set bhq's
- * debug_publish_delay_us for one shot in three: with
- * bhq_debug_set_publish_delay() when bhq exports it (CONFIG_KUNIT), else
- * through /sys/module/bhq/parameters/ if the parameter is there.  The
- * delay is global, so it is on only from the shot until its callbacks
- * ran (the shot's schedules have read it by then, right after they
- * published, and wait it out), and meanwhile the main load and our own
- * free-running schedulers hold off (bhqt_hold_begin()).  Such a shot is
- * fired by one scheduler, the kthreads and the hrtimer in turn: each
- * waits the delay out on its CPU, and the gate and the control thread
- * need CPUs meanwhile.  The delay is twice what recent delayed rounds took
- * from the shot to the end of the destroy (or of the frees), at most
- * @lifetime_delay_us, so that the destroy completes while the shot's
- * schedule call still waits.  Without the delay the windows are narrow.  The counts
- * lt_*_ran_before_return, lt_selfdel_freed_before_return,
- * lt_destroy_returning and lt_destroy_outlived say how often each window
- * was hit.
+ * another is still inside bhq (the table in include/linux/bhq.h and its
+ * rules (1)-(4)), run next to the main load and counted in the same ops,
+ * checks and violations.  This file holds what the modes share (their
+ * counters, bhq's publish delay and misuse count, crews of schedulers and
+ * pollers of manual contexts); bhq_torture_destroy.c, _selfdel.c and
+ * _manual.c the modes, which "The lifetime modes" in
+ * Documentation/torture.rst describes.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -584,7 +505,7 @@ void bhqt_poller_exit(struct bhqt_poller *p)
 	p->task = NULL;
 }
 
-/* ---- the interface to bhq_torture_main.c ---- */
+/* ---- what bhq_torture_main.c calls ---- */
 
 /**
  * bhqt_life_init() - create the modes' threads and long-lived contexts

@@ -24,7 +24,7 @@
 #include <linux/bhq.h>
 #include "bhq_torture.h"
 
-/* The mark of an operation on a BH of @tctx, see F1 at the top of bhq_torture_main.c. */
+/* The mark of an operation on a BH of @tctx, see F1 in Documentation/torture.rst. */
 static unsigned long bhqt_mark(struct bhqt_ctx *tctx)
 {
 	/*

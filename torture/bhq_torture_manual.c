@@ -2,7 +2,7 @@
 /*
  * bhq_torture lifetime mode "manual": a manual context that other tasks
  * flush, sync-cancel and destroy while its owner polls it (rules (3) and
- * (4) of include/linux/bhq.h).  See the top of bhq_torture_lifetime.c.
+ * (4) of include/linux/bhq.h).  Documentation/torture.rst describes it.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -303,7 +303,7 @@ static void bhqt_manual_owner_poll(struct bhqt_manual_round *r)
  * @h: the helper
  * @r: the round
  *
- * See "flush" at the top of this file.  A BH cancelled meanwhile is not
+ * See "flush" in Documentation/torture.rst.  A BH cancelled meanwhile is not
  * checked; a callback that started after the snapshot is not waited for.
  */
 static void bhqt_manual_flush(struct bhqt_helper *h, struct bhqt_manual_round *r)

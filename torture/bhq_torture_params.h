@@ -59,7 +59,7 @@ BHQT_PARAM(lifetime_delay_us, 50000, 0, 100000,
 /*
  * The weights of the operations: each draw from a mix picks an operation
  * with the probability of its weight among the weights of its mix, which
- * must not all be 0 (bhqt_weights[] in bhq_torture_main.c).
+ * must not all be 0 (bhqt_weights[] in bhq_torture_load.c).
  */
 BHQT_PARAM(weight_free, 50, 0, BHQT_WEIGHT_MAX,
 	   "producers: weight of operations on free BHs");

@@ -2,7 +2,7 @@
 /*
  * bhq_torture lifetime mode "selfdel": BHs that delete themselves while
  * their idle schedules are still returning (rule (1) of include/linux/bhq.h).
- * See the top of bhq_torture_lifetime.c.
+ * Documentation/torture.rst describes it.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt

@@ -81,7 +81,8 @@ static void bhqt_tp_poll_end(void *data, struct bhq_ctx *ctx,
  * The thread goes to sleep with a non-zero @timeout (bhq traces no other
  * sleep).  An ordered BH counted at the end of its last poll is still
  * pending: the timeout must have been 0 for a non-idle one, finite for an
- * idle one.  Exact: see "timeout" at the top of bhq_torture_main.c.
+ * idle one.  Exact: see "timeout" in
+ * Documentation/torture.rst.
  */
 static void bhqt_tp_sleep(void *data, struct bhq_ctx *ctx, s64 timeout)
 {
