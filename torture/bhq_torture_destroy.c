@@ -379,13 +379,55 @@ static void bhqt_destroy_stall(const char *what)
 	bhqt_crew_stop_timer(&bhqt_destroy.crew);
 }
 
+/*
+ * The shot of round @n, then the destroy: false if it got stuck.  A
+ * delayed shot is fired by one scheduler (in turn): each one waits the
+ * delay out on its CPU, and the gate and we need CPUs meanwhile.
+ */
+static bool bhqt_destroy_shot(struct bhqt_destroy_round *r, unsigned int n)
+{
+	unsigned int delay_us;
+	bool ran;
+	u64 t0;
+
+	/* The gate first, it is not to be delayed. */
+	if (!r->manual) {
+		bhq_bh_schedule(r->gate);
+		if (!bhqt_wait_until(READ_ONCE(r->gate_in))) {
+			bhqt_destroy_stall("the gate did not run");
+			return false;
+		}
+	}
+	t0 = ktime_get_ns();
+	delay_us = bhqt_delay_pick(n, bhqt_destroy.ewma_us);
+	if (delay_us)
+		bhqt_delay_begin(delay_us);
+	bhqt_crew_order(&bhqt_destroy.crew, BHQT_CMD_SHOT,
+			delay_us ? (n / 3) % bhqt_destroy.crew.nr_workers : -1);
+	ran = bhqt_wait_until(bhqt_destroy_all_last()) &&
+	      bhqt_wait_until(bhqt_destroy_all_ran(r));
+	if (delay_us)
+		bhqt_delay_end();
+	WRITE_ONCE(r->gate_open, false);
+	if (!ran) {
+		bhqt_destroy_stall("a scheduled callback did not run");
+		return false;
+	}
+	if (r->manual && !bhqt_poller_off(&bhqt_destroy.poller)) {
+		bhqt_destroy.stuck = true;
+		return false;
+	}
+	bhqt_destroy_destroy(r, n % 4);
+	if (delay_us)
+		bhqt_ewma(&bhqt_destroy.ewma_us, t0);
+	return true;
+}
+
 /* One round; false if it got stuck. */
 static bool bhqt_destroy_run_round(unsigned int n)
 {
 	bool manual = n % 4 == 3;
-	unsigned int delay_us;
 	struct bhqt_destroy_round *r;
-	u64 t0;
 
 	r = bhqt_destroy_round_new(manual);
 	if (!r) {
@@ -399,43 +441,8 @@ static bool bhqt_destroy_run_round(unsigned int n)
 	bhqt_crew_order(&bhqt_destroy.crew, BHQT_CMD_RUN, -1);
 	usleep_range(1000, BHQT_DESTROY_RUN_MS * 1000);
 
-	/* The shot: the gate first, it is not to be delayed. */
-	if (!manual) {
-		bhq_bh_schedule(r->gate);
-		if (!bhqt_wait_until(READ_ONCE(r->gate_in))) {
-			bhqt_destroy_stall("the gate did not run");
-			return false;
-		}
-	}
-	/*
-	 * A delayed shot is fired by one scheduler (in turn): each one waits
-	 * the delay out on its CPU, and the gate and we need CPUs meanwhile.
-	 */
-	t0 = ktime_get_ns();
-	delay_us = bhqt_delay_pick(n, bhqt_destroy.ewma_us);
-	if (delay_us)
-		bhqt_delay_begin(delay_us);
-	bhqt_crew_order(&bhqt_destroy.crew, BHQT_CMD_SHOT,
-			delay_us ? (n / 3) % bhqt_destroy.crew.nr_workers : -1);
-	if (!bhqt_wait_until(bhqt_destroy_all_last()) ||
-	    !bhqt_wait_until(bhqt_destroy_all_ran(r))) {
-		if (delay_us)
-			bhqt_delay_end();
-		WRITE_ONCE(r->gate_open, false);
-		bhqt_destroy_stall("a scheduled callback did not run");
+	if (!bhqt_destroy_shot(r, n))
 		return false;
-	}
-	if (delay_us)
-		bhqt_delay_end();
-	WRITE_ONCE(r->gate_open, false);
-	if (manual && !bhqt_poller_off(&bhqt_destroy.poller)) {
-		bhqt_destroy.stuck = true;
-		return false;
-	}
-	bhqt_destroy_destroy(r, n % 4);
-	if (delay_us)
-		bhqt_ewma(&bhqt_destroy.ewma_us, t0);
-
 	if (!bhqt_crew_wait(&bhqt_destroy.crew)) {
 		bhqt_destroy_stall("a schedule did not return");
 		return false;
