@@ -5,36 +5,21 @@
 # modules in the tree) with our initramfs and run a selftest there under
 # kmemleak.sh:
 #
-#   scripts/debug-guest.sh [--add FILE]... [--script FILE] [TEST [ARG...]]
+#   scripts/debug-guest.sh TEST [ARG...]
 #
 # A kernel report anywhere on the console (the selftests' console filter)
 # or a kmemleak report naming bhq after the test fails the run.
 . "$(dirname "$0")/lib.sh"
 . "$BHQ_TOP/scripts/lib-guest.sh"
 
-adds=()
-script=
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--add) adds+=("$2"); shift 2 ;;
-	--script) script=$2; shift 2 ;;
-	*) break ;;
-	esac
-done
+[ $# -gt 0 ] || die "debug-guest.sh: which selftest?"
 ensure_pkgs $BHQ_PKGS_GUEST
 build=$(BHQ_JOB=debug-kernel "$BHQ_TOP/scripts/debug-kernel.sh") || die "no debug kernel"
 kernel=$build/arch/x86/boot/bzImage
 
 dir=$BHQ_CACHE/guest/$BHQ_JOB-debug
 mkdir -p "$dir"
-if [ -n "$script" ]; then
-	run="sh /selftests/kmemleak.sh sh /$(basename "$script")"
-	adds+=("$script")
-else
-	[ $# -gt 0 ] || die "debug-guest.sh: which selftest?"
-	run="sh /selftests/kmemleak.sh $(guest_test "$@")"
-fi
-guest_initramfs "$dir" "$build/drivers/bhq" "$run" "${adds[@]}"
+guest_initramfs "$dir" "$build/drivers/bhq" "sh /selftests/kmemleak.sh $(guest_test "$@")"
 log=$dir/console.log
 say "booting the debug kernel: 4 vCPUs (console log: $log)"
 rc=0

@@ -29,7 +29,6 @@ while [ $# -gt 0 ]; do
 	--cpus) cpus=$2; shift 2 ;;
 	--add) adds+=("$2"); shift 2 ;;
 	--test) test=$2; shift 2 ;;
-	--script) script=$2; shift 2 ;;
 	--shell) shell=1; shift ;;
 	--cmd) cmd=$2; shift 2 ;;
 	--) shift; break ;;
@@ -39,9 +38,6 @@ done
 if [ -n "$shell" ]; then
 	run='sh /shell.sh'
 	adds+=("$BHQ_TOP/scripts/initramfs/shell.sh")
-elif [ -n "${script:-}" ]; then
-	run="sh /$(basename "$script")"
-	adds+=("$script")
 else
 	run=$(guest_test "$test" "$@")
 fi

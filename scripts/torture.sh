@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The bhq torture test: boot the test kernel under QEMU (scripts/guest.sh)
-# with 4 vCPUs and run scripts/guest-torture.sh in it: bad parameters,
-# a timed bhq_torture.ko run with CPU hotplug in a loop, then
-# TORTURE_LOOPS insmod/rmmod cycles of bhq.ko and bhq_torture.ko with
-# rmmod while the load runs.  Ends with the guest's summary line:
+# with 4 vCPUs and run tools/testing/selftests/bhq/torture.sh in it: bad parameters,
+# a timed bhq_torture.ko run whose kthread takes CPUs offline and back,
+# then TORTURE_LOOPS insmod/rmmod cycles of bhq.ko and bhq_torture.ko
+# with rmmod while the load runs.  Ends with the guest's summary line:
 #
 #   TORTURE SUMMARY: PASS seconds=.. ops=.. checks=.. scheduled=..
 #       hotplug_cycles=.. load_unload_cycles=.. destroy_rounds=..
@@ -51,11 +51,7 @@ esac
 # Boot and build, the timed run, its shutdown, ~2 s per load/unload cycle.
 export BHQ_QEMU_TIMEOUT=$((${BHQ_QEMU_TIMEOUT:-300} + seconds + 3 * loops))
 
-work=$BHQ_CACHE/torture-work/$BHQ_JOB
-mkdir -p "$work"
-conf=$work/torture.conf
-printf 'TORTURE_SECONDS=%s\nTORTURE_LOOPS=%s\nTORTURE_PARAMS="%s"\n' \
-	"$seconds" "$loops" "$params" >"$conf"
+settings=(TORTURE_SECONDS="$seconds" TORTURE_LOOPS="$loops" TORTURE_PARAMS="$params")
 
 kernel="Debian $(test_kver)"
 [ "$debug" = 0 ] || kernel="the SMP debug kernel"
@@ -69,10 +65,10 @@ fi
 for attempt in 1 2; do
 	rc=0
 	if [ "$debug" = 1 ]; then
-		"$BHQ_TOP/scripts/debug-guest.sh" --add "$conf" --script "$BHQ_TOP/scripts/guest-torture.sh" || rc=$?
+		"$BHQ_TOP/scripts/debug-guest.sh" torture "${settings[@]}" || rc=$?
 	else
-		"$BHQ_TOP/scripts/guest.sh" --cpus "$cpus" --add "$conf" \
-			--script "$BHQ_TOP/scripts/guest-torture.sh" || rc=$?
+		"$BHQ_TOP/scripts/guest.sh" --cpus "$cpus" --test torture -- \
+			"${settings[@]}" || rc=$?
 	fi
 	# The guest's /init prints BHQ-GUEST: first; a kernel that died
 	# before that (TCG has rare boot-time crashes of its own) gets one

@@ -19,7 +19,7 @@ bhq_insmod bhq || fail "insmod bhq.ko"
 for m in $mods; do
 	bhq_insmod $m || fail "insmod $m.ko"
 done
-log=$(dmesg | sed -n "/$bhq_mark/,\$p")
+log=$(kmsg)
 echo "$log" | grep -E "# ($suites): pass:" || fail "no suite results"
 if echo "$log" | grep -E "# ($suites): .*fail:[1-9]|not ok [0-9]+ bhq"; then
 	fail "a test failed"

@@ -51,7 +51,7 @@ if [ -n "${offlined:-}" ]; then
 	echo 1 >$cpu1 || fail "cannot online CPU 1"
 fi
 bhq_insmod bhq_demo || fail "insmod bhq_demo.ko (load through every per-CPU context)"
-dmesg | grep bhq_demo | tail -n 5
+kmsg | grep bhq_demo | tail -n 5
 echo "+ cat $D/summary"
 cat $D/summary
 echo "+ cat $D/demo/stats  (the demo's manual context: nested polls)"
