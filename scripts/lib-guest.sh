@@ -30,12 +30,15 @@ guest_initramfs() {
 
 # guest_qemu KERNEL INITRD CPUS [KERNEL ARGS...]: set guest_qemu_cmd to the
 # one QEMU command line of every guest (console on standard input/output).
+# The kernel log is 4 MiB, so that the selftests find their whole run in
+# dmesg even on the debug kernel, whose boot alone fills most of the
+# default 128 KiB.
 guest_qemu() {
 	local kernel=$1 initrd=$2 cpus=$3
 	shift 3
 	guest_qemu_cmd=(qemu-system-x86_64 -accel tcg -nographic -no-reboot
 		-smp "$cpus" -m "$BHQ_QEMU_MEM" -kernel "$kernel" -initrd "$initrd"
-		-append "console=ttyS0 loglevel=${BHQ_GUEST_LOGLEVEL:-4} panic=-1 no_timer_check $*")
+		-append "console=ttyS0 loglevel=${BHQ_GUEST_LOGLEVEL:-4} panic=-1 no_timer_check log_buf_len=4M $*")
 }
 
 # guest_test NAME [ARG...]: the guest command that runs selftest NAME
