@@ -25,6 +25,8 @@
 #include <linux/export.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
+#include <linux/ktime.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/isolation.h>
@@ -40,6 +42,39 @@
 
 static DEFINE_PER_CPU(struct bhq_ctx *, bhq_cpu_ctxs);
 static enum cpuhp_state bhq_cpuhp_state;
+
+/*
+ * The per-CPU contexts' polling window at load (bhq_ctx_set_polling()):
+ * 0, polling off, by default, as the kernel's other busy polling is
+ * (net.core.busy_poll); 32768 is QEMU's IOThread default.
+ */
+static u64 bhq_cpu_poll_max_ns;
+
+static int bhq_poll_max_ns_set(const char *val, const struct kernel_param *kp)
+{
+	u64 ns;
+	int err;
+
+	err = kstrtou64(val, 0, &ns);
+	if (err)
+		return err;
+	if (ns > BHQ_POLL_MAX_NS_LIMIT) {
+		pr_err("bhq: poll_max_ns=%llu: at most %ld\n", ns,
+		       BHQ_POLL_MAX_NS_LIMIT);
+		return -EINVAL;
+	}
+	*(u64 *)kp->arg = ns;
+	return 0;
+}
+
+static const struct kernel_param_ops bhq_poll_max_ns_ops = {
+	.set = bhq_poll_max_ns_set,
+	.get = param_get_ullong,
+};
+
+module_param_cb(poll_max_ns, &bhq_poll_max_ns_ops, &bhq_cpu_poll_max_ns, 0444);
+MODULE_PARM_DESC(poll_max_ns,
+		 "polling window of the per-CPU threads at load, ns (0 = off, at most 1000000)");
 
 /* All contexts, for unique names.  Protected by bhq_ctx_mutex. */
 static LIST_HEAD(bhq_ctx_list);
@@ -65,40 +100,82 @@ static bool bhq_thread_sleep(struct bhq_ctx *ctx, s64 timeout)
 }
 
 /*
- * The loop of a threaded context.  set_current_state() comes before the
- * timeout is computed, so a scheduler that publishes a BH after we read
- * the list finds us in TASK_IDLE and its wake_up_process() makes
- * schedule() return at once (the usual lost-wakeup rule; the barrier
- * pairing is described in bhq_queue.c).
+ * An idle period of a threaded context's thread: from when it runs out of
+ * work to when it finds a non-idle BH.  @start is 0 while the thread is
+ * busy, or when the context does not poll (then the clock is never read);
+ * @polled: it polled in this period already (it polls once per period).
  */
+struct bhq_idle {
+	u64 start;
+	bool polled;
+};
+
+/*
+ * Out of work: poll for the window once per idle period
+ * (bhq_poll_spin()), then sleep.  Returns true when the caller should
+ * poll now.  set_current_state() comes before the timeout is computed, so
+ * a scheduler that publishes a BH after we read the list finds us in
+ * TASK_IDLE and its wake_up_process() makes schedule() return at once
+ * (the usual lost-wakeup rule; the barrier pairing is described in
+ * bhq_queue.c).
+ */
+static bool bhq_thread_idle(struct bhq_ctx *ctx, struct bhq_idle *idle)
+{
+	s64 timeout;
+
+	if (!idle->start && READ_ONCE(ctx->poll_max_ns))
+		idle->start = ktime_get_ns();
+	if (idle->start && !idle->polled) {
+		idle->polled = true;
+		if (bhq_poll_spin(ctx))
+			return true;
+	}
+	set_current_state(TASK_IDLE);
+	if (kthread_should_stop()) {
+		__set_current_state(TASK_RUNNING);
+		return false;
+	}
+	timeout = bhq_compute_timeout(ctx);
+	if (timeout && bhq_thread_sleep(ctx, timeout))
+		return false;
+	__set_current_state(TASK_RUNNING);
+	return true;
+}
+
+/*
+ * Poll.  A non-idle BH found ends the idle period, and its length adapts
+ * the polling window.
+ */
+static void bhq_thread_poll(struct bhq_ctx *ctx, struct bhq_idle *idle)
+{
+	if (idle->start && bhq_work_pending(ctx)) {
+		bhq_poll_adapt(ctx, ktime_get_ns() - idle->start);
+		idle->start = 0;
+		idle->polled = false;
+	}
+	__bhq_poll(ctx);
+	cond_resched();
+}
+
+/* The loop of a threaded context. */
 static int bhq_thread_fn(void *arg)
 {
 	struct bhq_ctx *ctx = arg;
+	struct bhq_idle idle = {};
 
-	for (;;) {
-		s64 timeout;
-
+	while (!kthread_should_stop()) {
 		/*
 		 * Busy: poll again without the barrier of set_current_state().
 		 * Only a decision to sleep needs it; it is taken below.  A BH
 		 * that keeps re-scheduling itself must not keep destroy out.
 		 */
-		if (bhq_work_pending(ctx) && !kthread_should_stop()) {
-			__bhq_poll(ctx);
-			cond_resched();
+		if (bhq_work_pending(ctx)) {
+			bhq_thread_poll(ctx, &idle);
 			continue;
 		}
-		set_current_state(TASK_IDLE);
-		if (kthread_should_stop())
-			break;
-		timeout = bhq_compute_timeout(ctx);
-		if (timeout && bhq_thread_sleep(ctx, timeout))
-			continue;
-		__set_current_state(TASK_RUNNING);
-		__bhq_poll(ctx);
-		cond_resched();
+		if (bhq_thread_idle(ctx, &idle))
+			bhq_thread_poll(ctx, &idle);
 	}
-	__set_current_state(TASK_RUNNING);
 	/* destroy: everything scheduled before it runs in this thread. */
 	bhq_ctx_claim(ctx);
 	bhq_ctx_drain(ctx);
@@ -434,6 +511,7 @@ static int bhq_cpu_ctx_create(unsigned int cpu)
 		goto err_free_ctx;
 	}
 	bhq_ctx_set_thread(ctx, thread);
+	ctx->poll_max_ns = bhq_cpu_poll_max_ns;
 	/*
 	 * Bound whatever the CPU's state, for PF_NO_SETAFFINITY; an offline
 	 * CPU's thread then waits on the housekeeping CPUs for

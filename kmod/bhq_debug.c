@@ -6,9 +6,13 @@
  *	bhq.debug_publish_delay_us	delay each schedule right after it
  *					published its BH (0 to 100000 us)
  *
- * and, for the KUnit suites, a hold: the next schedule to publish a BH
+ * and, for the KUnit suites, a count of bhq_kick()'s wake_up_process()
+ * calls, and a hold: the next schedule to publish a BH
  * spins right after the publish until the test lets it go, so that a test
- * knows, rather than hopes, that a schedule is still returning.
+ * knows, rather than hopes, that a schedule is still returning; and a
+ * spin hold: polling threads poll past the end of their window until the
+ * test lets them go, so that a test knows the thread polls when it
+ * schedules.
  */
 
 #include <linux/atomic.h>
@@ -86,7 +90,90 @@ void bhq_debug_after_publish(void)
 	udelay(usecs % USEC_PER_MSEC);
 }
 
+/*
+ * Polling threads ignore the end of their window, and their window does
+ * not adapt, while this is set; a hold that ran out of time says so.
+ */
+static bool bhq_debug_spin_hold;
+static bool bhq_debug_spin_expired;
+/* wake_up_process() calls of bhq_kick(), woken or not. */
+static atomic_long_t bhq_debug_kicks = ATOMIC_LONG_INIT(0);
+
+/* Called by a polling thread at the end of its window: poll on? */
+bool bhq_debug_spin_on(u64 spin_start)
+{
+	if (!READ_ONCE(bhq_debug_spin_hold))
+		return false;
+	if (ktime_get_ns() - spin_start < BHQ_DEBUG_HOLD_MAX_NS)
+		return true;
+	WRITE_ONCE(bhq_debug_spin_expired, true);
+	return false;
+}
+
+/* Called by bhq_poll_adapt(): is the window held as the test set it? */
+bool bhq_debug_window_held(void)
+{
+	return READ_ONCE(bhq_debug_spin_hold);
+}
+
+/* Called by bhq_kick() before each wake_up_process(). */
+void bhq_debug_count_kick(void)
+{
+	atomic_long_inc(&bhq_debug_kicks);
+}
+
 #if IS_ENABLED(CONFIG_KUNIT)
+/**
+ * bhq_debug_hold_spin() - keep polling threads polling past their window
+ * @hold: true to hold them, false to let them go
+ *
+ * For bhq's KUnit suites only (CONFIG_BHQ_DEBUG and CONFIG_KUNIT): while
+ * held, a thread that polls before it sleeps (bhq_ctx_set_polling()) goes
+ * on polling when its window ends, until it finds work, is told to stop
+ * or must reschedule, at most 10 s after it started.
+ *
+ * Context: any; never sleeps.
+ */
+void bhq_debug_hold_spin(bool hold)
+{
+	if (hold)
+		WRITE_ONCE(bhq_debug_spin_expired, false);
+	WRITE_ONCE(bhq_debug_spin_hold, hold);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_hold_spin);
+
+/**
+ * bhq_debug_spin_hold_expired() - did a spin hold run out of time?
+ *
+ * For bhq's KUnit suites only, see bhq_debug_hold_spin(): true when a
+ * held thread stopped polling only because the hold's 10 s were over,
+ * not because it found work, had to stop or had to reschedule.
+ *
+ * Context: any; never sleeps.
+ * Return: true if a hold expired since the last bhq_debug_hold_spin(true).
+ */
+bool bhq_debug_spin_hold_expired(void)
+{
+	return READ_ONCE(bhq_debug_spin_expired);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_spin_hold_expired);
+
+/**
+ * bhq_debug_kick_count() - how often schedulers called wake_up_process()
+ *
+ * For bhq's KUnit suites only: every wake_up_process() bhq_kick() made
+ * since the module was loaded, whether it woke the thread or found it
+ * running (the wakeups counter counts only the former).
+ *
+ * Context: any; never sleeps.
+ * Return: the number of calls.
+ */
+long bhq_debug_kick_count(void)
+{
+	return atomic_long_read(&bhq_debug_kicks);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_kick_count);
+
 /**
  * bhq_debug_hold_next_publish() - hold the next schedule after its publish
  *

@@ -42,18 +42,39 @@ long bhq_misuse_count(void);
  * CONFIG_BHQ_DEBUG: a delay (or, for KUnit, a hold) right after a schedule
  * has published its BH, to widen the window in which the BH runs, is
  * deleted, or its context is destroyed while the schedule call is still
- * returning (bhq_debug.c).  Compiled out of normal builds.
+ * returning (bhq_debug.c); and, for KUnit, a hold that keeps a polling
+ * thread polling past its window.  Compiled out of normal builds.
  */
 #ifdef CONFIG_BHQ_DEBUG
 void bhq_debug_after_publish(void);
+bool bhq_debug_spin_on(u64 spin_start);
+bool bhq_debug_window_held(void);
+void bhq_debug_count_kick(void);
 #if IS_ENABLED(CONFIG_KUNIT)
 void bhq_debug_set_publish_delay(unsigned int usecs);
 void bhq_debug_hold_next_publish(void);
 bool bhq_debug_publish_held(void);
 void bhq_debug_release_publish(void);
+void bhq_debug_hold_spin(bool hold);
+bool bhq_debug_spin_hold_expired(void);
+long bhq_debug_kick_count(void);
 #endif
 #else
 static inline void bhq_debug_after_publish(void)
+{
+}
+
+static inline bool bhq_debug_spin_on(u64 spin_start)
+{
+	return false;
+}
+
+static inline bool bhq_debug_window_held(void)
+{
+	return false;
+}
+
+static inline void bhq_debug_count_kick(void)
 {
 }
 #endif
@@ -95,6 +116,11 @@ struct bhq_poll_frame;
  * @slices_nonidle: a non-idle BH may wait in @slices (owner writes)
  * @depth: number of active polls (owner only)
  * @max_depth: deepest nesting seen (owner writes)
+ * @poll_ns: the thread's polling window now, 0 when it does not poll
+ *	(the thread writes; bhq_poll.c, "Polling")
+ * @poll_max_ns: the longest window, 0 for no polling
+ * @poll_grow: factor of a growing window (0: 2)
+ * @poll_shrink: divisor of a shrinking window (0: back to 0 at once)
  * @bhs: live BHs made by bhq_bh_new(), to name them if they leak
  * @entering: tasks inside bhq_poll_enter() of a manual context that have
  *	not taken the role yet; destroy waits for them (bhq_ctx_claim())
@@ -124,6 +150,10 @@ struct bhq_ctx {
 	bool slices_nonidle;
 	unsigned int depth;
 	u64 max_depth;
+	u64 poll_ns;
+	u64 poll_max_ns;
+	unsigned int poll_grow;
+	unsigned int poll_shrink;
 
 	struct xarray bhs;
 	atomic_t entering;
@@ -178,6 +208,10 @@ void bhq_ctx_drain(struct bhq_ctx *ctx);
 void bhq_flush_barrier(struct bhq_ctx *ctx);
 bool bhq_in_own_callback(struct bhq_ctx *ctx);
 bool bhq_bh_running(struct bhq_ctx *ctx, struct bhq_bh *bh);
+bool bhq_poll_spin(struct bhq_ctx *ctx);
+void bhq_poll_adapt(struct bhq_ctx *ctx, u64 block_ns);
+u64 bhq_poll_next_window(u64 window, u64 block_ns, u64 max_ns,
+			 unsigned int grow, unsigned int shrink);
 
 /* bhq_ctx.c */
 int bhq_cpu_ctxs_init(void);

@@ -20,6 +20,7 @@ EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_execute_end);
 EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_poll_start);
 EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_poll_end);
 EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_sleep);
+EXPORT_TRACEPOINT_SYMBOL_GPL(bhq_poll_window);
 
 static int __init bhq_init(void)
 {

@@ -35,12 +35,15 @@
 #include <linux/completion.h>
 #include <linux/export.h>
 #include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/ktime.h>
 #include <linux/llist.h>
 #include <linux/lockdep.h>
 #include <linux/pid.h>
 #include <linux/printk.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/stat.h>
 #include <linux/sched/task.h>
 #include <linux/wait_bit.h>
 
@@ -455,6 +458,163 @@ s64 bhq_compute_timeout(struct bhq_ctx *ctx)
 	return timeout;
 }
 EXPORT_SYMBOL_GPL(bhq_compute_timeout);
+
+/* --- polling before sleeping -------------------------------------------- */
+
+/*
+ * Polling
+ * -------
+ * A threaded context's thread that runs out of work may poll for a while
+ * before it sleeps, as QEMU's IOThreads do (poll-max-ns, poll-grow,
+ * poll-shrink): a BH scheduled meanwhile then runs without a wakeup, which
+ * is what a wakeup-bound load pays for most.  While it polls the thread
+ * holds its context's poll role, so bhq_kick() sees it as the poller and
+ * does not call wake_up_process() at all.  When its window ends it
+ * releases the role and re-checks before it sleeps, the same steps as at
+ * the end of a poll, so no wakeup is lost (bhq_kick()).
+ *
+ * The window adapts to how long the thread was idle, from the moment it
+ * ran out of work to the moment it next found a non-idle BH: an idle
+ * period no longer than the window leaves it alone; one longer than
+ * @poll_max_ns shrinks it (to 0 with a shrink factor of 0), so a quiet
+ * context soon polls no more and sleeps at once; one in between grows it
+ * (from BHQ_POLL_START_NS), up to @poll_max_ns.  Polling stops early when
+ * the CPU is wanted (need_resched(), or another task is runnable on it)
+ * or the thread must stop, and idle BHs do not end it: they run on their
+ * timeout, as without polling.  A thread polls once per idle period:
+ * woken for idle BHs, it does not poll again until a non-idle BH ended
+ * the period.
+ */
+
+/**
+ * bhq_poll_next_window() - the polling window after an idle period
+ * @window: the window now, in ns
+ * @block_ns: how long the thread was idle
+ * @max_ns: the longest window, 0 for no polling
+ * @grow: factor of a growing window (0: 2)
+ * @shrink: divisor of a shrinking window (0: shrink to 0)
+ *
+ * Context: any; a pure function, exported for the KUnit suites.
+ * Return: the new window, at most @max_ns.
+ */
+u64 bhq_poll_next_window(u64 window, u64 block_ns, u64 max_ns,
+			 unsigned int grow, unsigned int shrink)
+{
+	if (!max_ns)
+		return 0;
+	if (block_ns <= window)
+		return min(window, max_ns);
+	if (block_ns > max_ns)
+		return shrink ? min(window / shrink, max_ns) : 0;
+	if (window >= max_ns)
+		return max_ns;
+	window = window ? window * (grow ?: 2) : BHQ_POLL_START_NS;
+	return min(window, max_ns);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_poll_next_window);
+
+/* The thread found work after @block_ns idle: adapt its window. */
+void bhq_poll_adapt(struct bhq_ctx *ctx, u64 block_ns)
+{
+	u64 old = READ_ONCE(ctx->poll_ns);
+	u64 new = bhq_poll_next_window(old, block_ns,
+				       READ_ONCE(ctx->poll_max_ns),
+				       READ_ONCE(ctx->poll_grow),
+				       READ_ONCE(ctx->poll_shrink));
+
+	if (new == old || bhq_debug_window_held())
+		return;
+	/* Read by debugfs and by bhq_ctx_set_polling() without the thread. */
+	WRITE_ONCE(ctx->poll_ns, new);
+	trace_bhq_poll_window(ctx, old, new, block_ns);
+}
+
+/*
+ * Poll without sleeping until a non-idle BH is pending or the window is
+ * over; true if one is.  The thread holds the poll role meanwhile (a plain
+ * store: nobody else polls a threaded context), so that bhq_kick() leaves
+ * it alone.  When it finds work it keeps the role for the poll that
+ * follows, so a scheduler never sees it released in between; otherwise it
+ * releases the role as at the end of a poll, and the caller's
+ * set_current_state() before its re-check pairs with bhq_kick() as there.
+ */
+bool bhq_poll_spin(struct bhq_ctx *ctx)
+{
+	u64 window = min(READ_ONCE(ctx->poll_ns), READ_ONCE(ctx->poll_max_ns));
+	u64 start, now;
+	bool found = false;
+
+	if (!window)
+		return false;
+	WRITE_ONCE(ctx->poller, (unsigned long)current);
+	start = ktime_get_ns();
+	for (;;) {
+		if (bhq_work_pending(ctx)) {
+			found = true;
+			break;
+		}
+		/*
+		 * Not while another task waits for this CPU (as KVM's halt
+		 * polling and vhost's busy loop): it may be the producer
+		 * whose next BH we poll for.
+		 */
+		if (need_resched() || !single_task_running() ||
+		    kthread_should_stop())
+			break;
+		cpu_relax();
+		now = ktime_get_ns();
+		if (now - start >= window && !bhq_debug_spin_on(start))
+			break;
+	}
+	now = ktime_get_ns();
+	if (found) {
+		bhq_count(&ctx->counters->spin_hits);
+	} else {
+		bhq_poll_release(ctx);
+		bhq_count(&ctx->counters->spin_misses);
+	}
+	this_cpu_add(ctx->counters->spin_ns, now - start);
+	return found;
+}
+
+/**
+ * bhq_ctx_set_polling() - let a context's thread poll before it sleeps
+ * @ctx: a threaded or per-CPU context
+ * @max_ns: the longest polling window, at most BHQ_POLL_MAX_NS_LIMIT
+ *	(1 ms); 0 turns polling off
+ * @grow: factor by which a window grows, 2 to BHQ_POLL_FACTOR_MAX, or 0
+ *	for 2
+ * @shrink: divisor by which a window shrinks, 2 to BHQ_POLL_FACTOR_MAX,
+ *	or 0 to drop it to 0 at once
+ *
+ * When the thread runs out of work it polls for up to its window before
+ * it sleeps, as QEMU's IOThreads do; a BH scheduled while it polls runs
+ * without a wakeup (no wake_up_process() at all).  The window adapts:
+ * it starts at 0, grows after idle periods shorter than @max_ns, and
+ * shrinks after longer ones, so a quiet context does not poll; polling
+ * stops early when the CPU is wanted.  The window in use is in debugfs
+ * (``poll_ns``); spin_hits, spin_misses and spin_ns count its work.  The
+ * per-CPU contexts start with the module parameter poll_max_ns.  The
+ * three settings are read by the thread one at a time: a change reaches
+ * it at its next idle period, not as a group.
+ *
+ * Context: process context or any context that may not sleep; not for
+ * a manual context (it has no thread).
+ * Return: 0, or -EINVAL for a manual context or a value out of range.
+ */
+int bhq_ctx_set_polling(struct bhq_ctx *ctx, u64 max_ns, unsigned int grow,
+			unsigned int shrink)
+{
+	if (!ctx || !ctx->thread || max_ns > BHQ_POLL_MAX_NS_LIMIT ||
+	    grow == 1 || grow > BHQ_POLL_FACTOR_MAX ||
+	    shrink == 1 || shrink > BHQ_POLL_FACTOR_MAX)
+		return -EINVAL;
+	WRITE_ONCE(ctx->poll_grow, grow);
+	WRITE_ONCE(ctx->poll_shrink, shrink);
+	WRITE_ONCE(ctx->poll_max_ns, max_ns);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(bhq_ctx_set_polling);
 
 /* --- flush barriers and cancel_sync ------------------------------------- */
 

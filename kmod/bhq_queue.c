@@ -104,7 +104,8 @@ void bhq_bh_init(struct bhq_bh *bh, struct bhq_ctx *ctx, bhq_func_t func,
  * Wake the context's thread after @pending became non-empty or @nonidle
  * was turned on.  ctx->thread stays valid while the caller is in its RCU
  * read-side section: the context holds a reference on it until the grace
- * period after destroy.  Not needed while the thread polls: it clears
+ * period after destroy.  Not needed while the thread polls (a poll, or
+ * the polling before it sleeps, bhq_poll_spin()): when it stops it clears
  * ->poller, then set_current_state() (full barrier) before
  * bhq_compute_timeout() reads @nonidle and @pending.  Pairs with the full
  * barrier of the llist_add() / atomic_xchg() that precedes this read of
@@ -116,6 +117,7 @@ static void bhq_kick(struct bhq_ctx *ctx)
 
 	if (!thread || READ_ONCE(ctx->poller) == (unsigned long)thread)
 		return;
+	bhq_debug_count_kick();
 	/* Counted only when the thread was asleep, not for a running one. */
 	if (wake_up_process(thread))
 		bhq_count(&ctx->counters->wakeups);

@@ -6,6 +6,8 @@
  *	/sys/kernel/debug/bhq/misuse		API misuses caught (see bhq_misuse())
  *	/sys/kernel/debug/bhq/summary		all per-CPU contexts together
  *	/sys/kernel/debug/bhq/<ctx>/stats	one context ("cpuN" per CPU)
+ *	/sys/kernel/debug/bhq/<ctx>/polling	a threaded context's polling
+ *						(bhq_ctx_set_polling())
  *
  * Each file has one "name value" line per counter, in the order of
  * struct bhq_stats.
@@ -15,6 +17,7 @@
 #include <linux/debugfs.h>
 #include <linux/export.h>
 #include <linux/seq_file.h>
+#include <linux/uaccess.h>
 
 #include "bhq_internal.h"
 
@@ -163,10 +166,63 @@ void bhq_debugfs_exit(void)
 	bhq_debugfs_root = NULL;
 }
 
+/*
+ * <ctx>/polling of a threaded context: the settings of
+ * bhq_ctx_set_polling() and the window in use; writing "MAX_NS [GROW
+ * [SHRINK]]" changes them.
+ */
+static int bhq_polling_show(struct seq_file *m, void *unused)
+{
+	struct bhq_ctx *ctx = m->private;
+
+	seq_printf(m, "max_ns %llu\ngrow %u\nshrink %u\nwindow_ns %llu\n",
+		   READ_ONCE(ctx->poll_max_ns), READ_ONCE(ctx->poll_grow),
+		   READ_ONCE(ctx->poll_shrink), READ_ONCE(ctx->poll_ns));
+	return 0;
+}
+
+static int bhq_polling_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, bhq_polling_show, inode->i_private);
+}
+
+static ssize_t bhq_polling_write(struct file *file, const char __user *ubuf,
+				 size_t len, loff_t *ppos)
+{
+	struct bhq_ctx *ctx = file_inode(file)->i_private;
+	unsigned int grow = 0, shrink = 0;
+	char buf[64];
+	u64 max_ns;
+	int n, err;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	n = sscanf(buf, "%llu %u %u", &max_ns, &grow, &shrink);
+	if (n < 1)
+		return -EINVAL;
+	err = bhq_ctx_set_polling(ctx, max_ns, grow, shrink);
+	return err ? err : len;
+}
+
+static const struct file_operations bhq_polling_fops = {
+	.owner = THIS_MODULE,
+	.open = bhq_polling_open,
+	.read = seq_read,
+	.write = bhq_polling_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 void bhq_debugfs_add_ctx(struct bhq_ctx *ctx)
 {
 	ctx->debugfs = debugfs_create_dir(ctx->name, bhq_debugfs_root);
 	debugfs_create_file("stats", 0444, ctx->debugfs, ctx, &bhq_stats_fops);
+	if (ctx->thread)
+		debugfs_create_file("polling", 0644, ctx->debugfs, ctx,
+				    &bhq_polling_fops);
 }
 
 /* Waits for readers of the context's files to finish. */

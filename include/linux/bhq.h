@@ -104,6 +104,15 @@ typedef void (*bhq_func_t)(void *opaque);
 /* The longest context name, without the terminating NUL. */
 #define BHQ_CTX_NAME_MAX	31
 
+/*
+ * Polling (bhq_ctx_set_polling()): the longest window a thread may poll
+ * for before it sleeps, the window a growing one starts from, and the
+ * largest grow or shrink factor.
+ */
+#define BHQ_POLL_MAX_NS_LIMIT	NSEC_PER_MSEC
+#define BHQ_POLL_START_NS	4000
+#define BHQ_POLL_FACTOR_MAX	16
+
 struct bhq_ctx;
 
 /**
@@ -155,5 +164,7 @@ int bhq_schedule_oneshot(struct bhq_ctx *ctx, bhq_func_t func, void *opaque,
 bool bhq_poll(struct bhq_ctx *ctx);
 s64 bhq_compute_timeout(struct bhq_ctx *ctx);
 void bhq_bh_cancel_sync(struct bhq_bh *bh);
+int bhq_ctx_set_polling(struct bhq_ctx *ctx, u64 max_ns, unsigned int grow,
+			unsigned int shrink);
 
 #endif /* _LINUX_BHQ_H */

@@ -46,6 +46,14 @@
  *	sleep; a wake_up_process() of a running thread is not counted
  * ``live``
  *	BHs allocated on this context and not yet freed
+ * ``spin_hits``
+ *	times the context's thread, polling before it would sleep, found a
+ *	non-idle BH (see bhq_ctx_set_polling())
+ * ``spin_misses``
+ *	times it polled its whole window, or was told to stop, and found
+ *	nothing
+ * ``spin_ns``
+ *	nanoseconds the thread spent polling, hits and misses together
  *
  * At rest (nothing pending) every schedule that enqueued a BH has been
  * dequeued exactly once: scheduled - coalesced == executed + cancelled.
@@ -65,7 +73,10 @@
 	X(timeouts_idle)	\
 	X(timeouts_infinite)	\
 	X(wakeups)		\
-	X(live)
+	X(live)			\
+	X(spin_hits)		\
+	X(spin_misses)		\
+	X(spin_ns)
 
 /*
  * What BHQ_STATS() is expanded with.  checkpatch reads these as

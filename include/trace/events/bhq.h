@@ -95,6 +95,22 @@ TRACE_EVENT(bhq_sleep,
 	    TP_printk("ctx=%s timeout_ns=%lld", __entry->ctx, __entry->timeout)
 );
 
+/* A polling thread's window changed after @block_ns without work. */
+TRACE_EVENT(bhq_poll_window,
+	    TP_PROTO(struct bhq_ctx *ctx, u64 old_ns, u64 new_ns, u64 block_ns),
+	    TP_ARGS(ctx, old_ns, new_ns, block_ns),
+	    TP_STRUCT__entry(__array(char, ctx, BHQ_CTX_NAME_MAX + 1)
+			     __field(u64, old_ns)
+			     __field(u64, new_ns)
+			     __field(u64, block_ns)),
+	    TP_fast_assign(strscpy(__entry->ctx, ctx->name, sizeof(__entry->ctx));
+			   __entry->old_ns = old_ns;
+			   __entry->new_ns = new_ns;
+			   __entry->block_ns = block_ns),
+	    TP_printk("ctx=%s window_ns=%llu->%llu block_ns=%llu", __entry->ctx,
+		      __entry->old_ns, __entry->new_ns, __entry->block_ns)
+);
+
 #endif /* _TRACE_BHQ_H */
 
 /* This part must be outside the include guard. */
