@@ -13,8 +13,8 @@ bhq_args "$@"
 kmsg_mark
 [ -d /sys/module/kunit ] || skip "the kernel has no KUnit"
 bhq_unload_all
-mods="bhq_kunit bhq_kunit_lifetime bhq_kunit_hotplug bhq_kunit_misuse"
-suites='bhq|bhq_lifetime|bhq_hotplug|bhq_misuse'
+mods="bhq_kunit bhq_kunit_lifetime bhq_kunit_hotplug bhq_kunit_polling bhq_kunit_misuse"
+suites='bhq|bhq_lifetime|bhq_hotplug|bhq_polling|bhq_misuse'
 bhq_insmod bhq || fail "insmod bhq.ko"
 for m in $mods; do
 	bhq_insmod $m || fail "insmod $m.ko"
@@ -24,8 +24,8 @@ echo "$log" | grep -E "# ($suites): pass:" || fail "no suite results"
 if echo "$log" | grep -E "# ($suites): .*fail:[1-9]|not ok [0-9]+ bhq"; then
 	fail "a test failed"
 fi
-[ "$(echo "$log" | grep -cE "# ($suites): pass:[1-9][0-9]* fail:0")" -eq 4 ] ||
-	fail "expected four suites with fail:0"
+[ "$(echo "$log" | grep -cE "# ($suites): pass:[1-9][0-9]* fail:0")" -eq 5 ] ||
+	fail "expected five suites with fail:0"
 # shellcheck disable=SC2086
 rmmod $(echo $mods | tr ' ' '\n' | sort -r) bhq || fail "rmmod"
 kernel_clean
