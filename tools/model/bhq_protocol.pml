@@ -19,33 +19,43 @@
  *    bhq_mark_nonidle(): read the flag, atomic_xchg(flag, 1) if it read 0;
  *    then bhq_kick(): READ_ONCE(ctx->poller), and wake_up_process() unless
  *    the poller is the thread.  Inline bhq_schedule().
- *  - kmod/bhq_queue.c, __bhq_poll(): bhq_poll_enter() (the cmpxchg of
- *    ctx->poller); bhq_carve_slice(): read the flag, atomic_xchg(flag, 0)
+ *  - kmod/bhq_poll.c, __bhq_poll(): bhq_poll_enter() (the thread's store
+ *    of ctx->poller); bhq_carve_slice(): read the flag, atomic_xchg(flag, 0)
  *    if it read 1, llist_del_all(), append the slice, set slices_nonidle;
  *    bhq_slice_pop(), which clears slices_nonidle with the last slice;
  *    bhq_bh_dispatch() with bhq_bh_dequeue() (atomic_fetch_andnot() of
  *    PENDING | SCHEDULED | NONIDLE), then the callback; the store-release
  *    of ctx->poller at depth 0.  Inlines bhq_poll(), bhq_carve_slice().
- *  - kmod/bhq_queue.c, bhq_compute_timeout(): slices_nonidle or the flag
- *    first, then the pending list and the slices.  Inline
- *    bhq_compute_timeout().
- *  - kmod/bhq_ctx.c, bhq_thread_fn() and bhq_thread_sleep(): the loop
- *    set_current_state(TASK_IDLE); compute the timeout; sleep if it is not
- *    0 (an infinite sleep blocks until wake_up_process(); an idle sleep
- *    ends woken, then "continue", or by its timer, then poll); else
- *    __set_current_state(TASK_RUNNING) and poll.  Proctype thread.
- *    The loop's busy shortcut (poll again while bhq_work_pending() reads
- *    the flag set, before set_current_state()) is not modelled: it only
- *    ever polls, never sleeps, so it adds no behaviour the model lacks.
- *    Nor is the thread's plain store of ctx->poller (a threaded context
- *    has no other poller to race with): a single step either way.
+ *  - kmod/bhq_poll.c, bhq_compute_timeout(): bhq_work_pending()
+ *    (slices_nonidle or the flag) first, then the pending list and the
+ *    slices.  Inline bhq_compute_timeout().
+ *  - kmod/bhq_poll.c, bhq_poll_spin(), the polling before the thread
+ *    sleeps: WRITE_ONCE(ctx->poller, current), so that bhq_kick() skips
+ *    the wakeup; bhq_work_pending() checked until it says yes or the
+ *    window ends (or need_resched(), kthread_should_stop()); then
+ *    bhq_poll_release(), the store-release of ctx->poller.  Inline
+ *    bhq_poll_spin().
+ *  - kmod/bhq_ctx.c, bhq_thread_fn(), bhq_thread_idle() and
+ *    bhq_thread_sleep(): the loop polls before it sleeps if its window is
+ *    not 0 (a choice: the window adapts, see "Abstracted away"), and polls
+ *    at once if that found work; else set_current_state(TASK_IDLE);
+ *    compute the timeout; sleep if it is not 0 (an infinite sleep blocks
+ *    until wake_up_process(); an idle sleep ends woken, then "continue",
+ *    or by its timer, then poll); else __set_current_state(TASK_RUNNING)
+ *    and poll.  Proctype thread.  The loop's busy shortcut (poll again
+ *    while bhq_work_pending() reads the flag set, before the polling and
+ *    set_current_state()) is not modelled: it only ever polls, never
+ *    sleeps, so it adds no behaviour the model lacks.  Nor is the
+ *    thread's plain store of ctx->poller in bhq_poll_enter() (a threaded
+ *    context has no other poller to race with): a single step either way.
  *  - wake_up_process(): sets the thread running if it is in TASK_IDLE,
  *    else does nothing (the Linux sleep/wake rule).  Inline wake_thread().
  *
- * Processes: the thread; two schedulers; the callback of BH A, which runs
- * in the thread, schedules BH C non-idle during the poll (the case that
- * clearing the flag at the end of the poll breaks) and may then poll
- * again (one level of nesting, which exercises slices_nonidle).
+ * Processes: the thread, which may poll before each sleep; two
+ * schedulers; the callback of BH A, which runs in the thread, schedules
+ * BH C non-idle during the poll (the case that clearing the flag at the
+ * end of the poll breaks) and may then poll again (one level of nesting,
+ * which exercises slices_nonidle).
  * Scheduler 1 schedules B then A, scheduler 2 schedules B then C; each of
  * these four schedules is idle or non-idle, chosen nondeterministically.
  * So B is scheduled twice and C may be too: coalescing, a schedule that
@@ -57,12 +67,27 @@
  * ordered atomic (fetch_or, fetch_andnot, xchg, cmpxchg, llist_add,
  * llist_del_all, wake_up_process) or is separated from the accesses it
  * pairs with by a full barrier: set_current_state() before the reads of
- * bhq_compute_timeout() (it also orders the store-release of ctx->poller
- * before them), the value-returning atomics before the plain reads of
- * the flag and of ctx->poller.  Each atomic operation is one step (an
- * atomic block), each plain read of shared state is a step of its own;
- * what touches only poller-owned state (slices, slices_nonidle, depth) or
- * ghosts is merged with a neighbouring step.
+ * bhq_compute_timeout() (it also orders the store-release of ctx->poller,
+ * at the end of a poll or of the polling before the sleep, before them),
+ * the value-returning atomics before the plain reads of the flag and of
+ * ctx->poller.  Each atomic operation is one step (an atomic block), each
+ * plain read of shared state is a step of its own; what touches only
+ * poller-owned state (slices, slices_nonidle, depth) or ghosts is merged
+ * with a neighbouring step.
+ *
+ * One exception, harmless: bhq_poll_spin()'s WRITE_ONCE(ctx->poller,
+ * current) has no barrier before its reads of the flag, so a check may
+ * read the flag 0 while a scheduler, whose xchg of the flag came first,
+ * reads ctx->poller from before that store (0).  No interleaving gives
+ * that pair.  But the check then only misses: the scheduler's
+ * wake_up_process() finds the thread running or, later, in TASK_IDLE (an
+ * early wakeup); and the thread's re-check after set_current_state()
+ * sees the flag, since W flag -> (xchg) R poller -fr-> W poller = thread
+ * -> (set_current_state()'s barrier) R flag is store buffering with full
+ * barriers on both sides.  So the C run is a run of the model (the
+ * scheduler's read placed after the check and the store, reading the
+ * thread) plus a spurious wakeup, which only makes the thread compute
+ * the timeout again (see "Abstracted away").
  *
  * Abstracted away:
  *  - the order of BHs: the pending list and the slices are sets
@@ -76,6 +101,14 @@
  *    kthread_should_stop() and the drain at destroy, CPU hotplug, manual
  *    contexts (polled by their owner: no thread, no wakeup), spurious
  *    wakeups (they only make the thread compute the timeout again);
+ *  - the polling window and its adaptation (bhq_poll_adapt(), the
+ *    clock, @idle_start, poll_max_ns), need_resched(), the counters: at
+ *    each idle period the thread polls or not, and its polling ends,
+ *    unless it finds work, after 1 to SPIN_CHECKS (2) checks, all chosen
+ *    nondeterministically.  The bound keeps it finite (a window ends);
+ *    1 would do, since while the thread polls nobody clears the flag
+ *    (only the carve does) and slices_nonidle stays clear: a check that
+ *    finds work later is a first check made later;
  *  - nesting deeper than one level; the one thread of a context is the
  *    only poller, so the cmpxchg of bhq_poll_enter() never fails
  *    (asserted);
@@ -101,7 +134,11 @@
  *     not woken, and no schedule is in progress, no BH is on the list or
  *     in a slice.  A schedule in progress (ghost @inflight, from its
  *     fetch_or to the end of its bhq_kick()) is a wakeup on its way: it
- *     may have added its BH and not have read ctx->poller yet.
+ *     may have added its BH and not have read ctx->poller yet.  That
+ *     covers the polling before the sleep: a schedule that found the
+ *     thread polling (ctx->poller) skipped its wakeup and is over, so
+ *     once the thread sleeps its BH must have been seen, by the polling
+ *     (non-idle) or by the re-check after it.
  *
  *  P3 flag correctness, two invariants checked in every state:
  *   - FLAG_OK, "a non-idle BH is never pending with the flag clear" (the
@@ -160,10 +197,35 @@
  *  -DNO_FLAG_KICK, a schedule that turns the flag on wakes the thread only
  *	if it also made the list non-empty: the thread sleeps the idle
  *	timeout after an idle BH became non-idle (SLEEP_IDLE_OK).
+ *  -DNO_SPIN, the thread never polls before it sleeps (a window of 0, as
+ *	by default): the model as it was before bhq_poll_spin().  A
+ *	restriction of the model, to compare state counts by hand;
+ *	spin-check.sh does not run it.
+ *  -DSPIN_NO_RECHECK, a thread whose polling found nothing trusts it:
+ *	set_current_state(TASK_IDLE) and schedule() without
+ *	bhq_compute_timeout().  A schedule during the polling saw the thread
+ *	as the poller and skipped its wakeup; an idle BH does not end the
+ *	polling, and a non-idle one may set the flag after the last check:
+ *	the thread sleeps for ever with the BH on the list (P1 quiescent,
+ *	SLEEP_INF_OK).  The re-check is what pairs with bhq_kick()'s read of
+ *	ctx->poller.  (Spin's shortest trail is plainer still: idle BHs
+ *	scheduled while the thread ran, so their wakeups found it running,
+ *	then a polling that they do not end; the skipped wakeup fails too.)
+ *  -DSPIN_LATE_RELEASE, the poll role released after the re-check, right
+ *	before schedule(): a schedule that adds its BH after the re-check
+ *	read the list, and reads ctx->poller before the release, skips its
+ *	wakeup: the thread sleeps for ever with it (SLEEP_INF_OK, P1).  The
+ *	release must come before set_current_state(), whose barrier orders
+ *	it before the re-check.  (A release between set_current_state() and
+ *	the re-check would be as wrong, store-release does not order a
+ *	store before later loads, but spin's interleavings cannot show it.)
  */
 
 #ifndef REREAD_AFTER_ADD
 #define REREAD_AFTER_ADD	1	/* as kmod/bhq_queue.c is now */
+#endif
+#ifndef SPIN_CHECKS
+#define SPIN_CHECKS		2	/* bhq_work_pending() checks of a polling */
 #endif
 
 #define NBH		3
@@ -186,6 +248,11 @@
 /* The thread's task state. */
 #define RUNNING		0	/* TASK_RUNNING */
 #define IDLE		1	/* TASK_IDLE */
+
+/* What the polling before the sleep did: the thread's local @sp. */
+#define SP_NONE		0	/* no polling (a window of 0) */
+#define SP_MISS		1	/* polled, the window ended: sleep? */
+#define SP_HIT		2	/* polled and found work: poll now */
 
 /* struct bhq_bh::flags */
 byte bhflags[NBH];
@@ -300,7 +367,12 @@ inline bhq_schedule(b, ni)
 	fi;
 	/*
 	 * if (kick) bhq_kick(ctx): if (READ_ONCE(ctx->poller) != thread)
-	 * wake_up_process(thread).  The guard is the read of ctx->poller.
+	 * wake_up_process(thread).  The guard is the read of ctx->poller,
+	 * the thread during its polls and during its polling before a
+	 * sleep (bhq_poll_spin()); ordered after the BH's publish and the
+	 * flag by the full barrier of llist_add() / fetch_or / xchg, it
+	 * pairs with the thread's release of ctx->poller, then
+	 * set_current_state(), then bhq_compute_timeout().
 	 */
 	if
 	:: kick && !poller -> wake_thread()
@@ -379,10 +451,14 @@ inline naive_clear()
  */
 inline bhq_poll()
 {
-	/* bhq_poll_enter(): cmpxchg(&ctx->poller, NULL, current) */
+	/*
+	 * bhq_poll_enter(): the thread takes the role with a plain store; it
+	 * may still hold it from a polling that found work (@kept).
+	 */
 	atomic {
-		assert(poller == 0);
+		assert(poller == 0 || kept);
 		poller = 1;
+		kept = 0;
 		depth = 1
 	}
 	bhq_carve_slice();
@@ -466,23 +542,135 @@ inline bhq_compute_timeout()
 	fi
 }
 
-/* kmod/bhq_ctx.c: bhq_thread_fn() and bhq_thread_sleep(). */
+/*
+ * bhq_poll_spin() (kmod/bhq_poll.c) with a window > 0: hold the poll role
+ * while checking bhq_work_pending() until it says yes or the polling
+ * ends; release the role unless it found work.  Sets the thread's locals
+ * @sp (SP_HIT or SP_MISS) and @kept (the role is still held for the
+ * poll); uses its local @n, the checks made.
+ */
+inline bhq_poll_spin()
+{
+	/*
+	 * WRITE_ONCE(ctx->poller, current): from now on bhq_kick() skips the
+	 * wakeup.  No barrier before the checks: see "Memory model".
+	 */
+	atomic {
+		assert(poller == 0);
+		poller = 1
+	}
+	/*
+	 * for (;;) { if (bhq_work_pending(ctx)) { found = true; break; }
+	 * if (need_resched() || kthread_should_stop()) break; ... if the
+	 * window is over, break; }  Each option is one read of
+	 * bhq_work_pending() and what the thread decides from it: found, the
+	 * polling goes on (at most SPIN_CHECKS checks in all), or it ends.
+	 */
+	do
+	:: slices_nonidle || flag ->
+		sp = SP_HIT;
+		break
+	:: !(slices_nonidle || flag) && n < SPIN_CHECKS - 1 ->
+		n++
+	:: !(slices_nonidle || flag) ->
+		sp = SP_MISS;
+		break
+	od;
+	n = 0;
+#ifndef SPIN_LATE_RELEASE
+	/*
+	 * Found work: the role is kept for the poll that follows, so no
+	 * scheduler sees it released in between.  Otherwise
+	 * bhq_poll_release(): smp_store_release(&ctx->poller, NULL).  From
+	 * now on bhq_kick() wakes the thread; the caller's
+	 * set_current_state() orders this store before its re-check.
+	 */
+	if
+	:: sp == SP_HIT -> kept = 1
+	:: else -> poller = 0
+	fi
+#else
+	/* The broken variant releases here only to poll (see the thread). */
+	if
+	:: sp == SP_HIT -> poller = 0
+	:: else
+	fi
+#endif
+}
+
+/*
+ * kmod/bhq_ctx.c: bhq_thread_fn(), bhq_thread_idle(), bhq_thread_sleep()
+ * and bhq_thread_poll().
+ */
 active proctype thread()
 {
-	byte to, b, f, old;
-	bit nl, kick, setni;
+	byte to, b, f, old, n, sp;
+	bit nl, kick, setni, kept;
 
 	do
 	::
+#ifndef NO_SPIN
+		/*
+		 * bhq_thread_idle(): if (idle_start && bhq_poll_spin(ctx,
+		 * idle_start)) return true; whether the window is 0 (or
+		 * polling off) is a choice.  Then bhq_thread_poll().
+		 */
+		if
+		:: bhq_poll_spin()
+		:: skip
+		fi;
+		if
+		:: sp == SP_HIT ->
+			sp = SP_NONE;
+			goto poll
+		:: else
+		fi;
+#ifdef SPIN_NO_RECHECK
+		/*
+		 * Broken: the polling found nothing, so sleep as if nothing
+		 * were pending, without bhq_compute_timeout().
+		 */
+		if
+		:: sp == SP_MISS ->
+			atomic {
+				tstate = IDLE;
+				to = T_INF;
+				tsleep = T_INF;
+				sp = SP_NONE
+			};
+			goto sleep
+		:: else
+		fi;
+#endif
+#ifndef SPIN_LATE_RELEASE
+		sp = SP_NONE;
+#endif
+#endif /* NO_SPIN */
 #ifndef LATE_STATE
-		tstate = IDLE;		/* set_current_state(TASK_IDLE) */
+		/*
+		 * set_current_state(TASK_IDLE): its full barrier orders the
+		 * release of ctx->poller (after a poll or a polling) before
+		 * the re-check's reads.
+		 */
+		tstate = IDLE;
 		bhq_compute_timeout();
 #else
 		bhq_compute_timeout();
 		tstate = IDLE;
 #endif
-		/* if (timeout && bhq_thread_sleep(timeout)) continue; */
+#ifdef SPIN_LATE_RELEASE
+		/* Broken: the role released after the re-check. */
 		if
+		:: sp == SP_MISS ->
+			atomic {
+				poller = 0;
+				sp = SP_NONE
+			}
+		:: else
+		fi;
+#endif
+		/* if (timeout && bhq_thread_sleep(timeout)) continue; */
+sleep:		if
 		:: to == T_INF ->
 			/* schedule(); return true; */
 end_sleep:		atomic {
@@ -515,7 +703,7 @@ end_sleep:		atomic {
 			to = T_NONE
 		fi;
 		tstate = RUNNING;	/* __set_current_state(TASK_RUNNING) */
-		assert(slices == 0 && depth == 0);
+poll:		assert(slices == 0 && depth == 0 && (poller == 0 || kept));
 		bhq_poll();
 		/* a top-level poll leaves no slice */
 		assert(slices == 0 && !slices_nonidle);

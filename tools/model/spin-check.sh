@@ -2,15 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 # Model-check bhq's protocols with spin, each model and its variants against
 # their expected outcome: tools/model/bhq_protocol.pml, the schedule / poll /
-# non-idle flag / sleep / wakeup protocol of kmod/bhq_queue.c and
-# kmod/bhq_ctx.c; tools/model/bhq_ownership.pml, the poll role of a manual context
-# (its owner's polls, a flush that borrows the role, cancel_sync, destroy)
-# in kmod/bhq_poll.c.  A model that must hold gets a safety run
-# (assertions, invariants, end states) and a run of its ltl claim (pan -a);
-# a broken variant must make the safety run report an error.  Takes a
-# minute or two.  Ends with "N passed, N failed", where passed means "as
-# expected", and exits non-zero on any surprise; the logs and the error
-# trails of a failed run stay in $BHQ_CACHE/spin.
+# non-idle flag / sleep / wakeup protocol of kmod/bhq_queue.c,
+# kmod/bhq_poll.c and kmod/bhq_ctx.c, with the thread's polling before it
+# sleeps (bhq_poll_spin()); tools/model/bhq_ownership.pml, the poll role
+# of a manual context (its owner's polls, a flush that borrows the role,
+# cancel_sync, destroy) in kmod/bhq_poll.c.  A model that must hold gets
+# a safety run (assertions, invariants, end states) and a run of its ltl
+# claim (pan -a); a broken variant must make the safety run report an
+# error.  Takes a minute or two.  Ends with "N passed, N failed", where
+# passed means "as expected", and exits non-zero on any surprise; the logs
+# and the error trails of a failed run stay in $BHQ_CACHE/spin.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -197,6 +198,10 @@ check callback safe -DREREAD_AFTER_ADD=1 -DIDLE_SCHEDULERS
 check naive-clear-callback fail -DREREAD_AFTER_ADD=1 -DIDLE_SCHEDULERS -DNAIVE_CLEAR
 check late-state fail -DREREAD_AFTER_ADD=1 -DLATE_STATE
 check no-flag-kick fail -DREREAD_AFTER_ADD=1 -DNO_FLAG_KICK
+# The polling before the sleep: a thread that sleeps without the re-check
+# after it, and one that releases the poll role after the re-check.
+check spin-no-recheck fail -DREREAD_AFTER_ADD=1 -DSPIN_NO_RECHECK
+check spin-late-release fail -DREREAD_AFTER_ADD=1 -DSPIN_LATE_RELEASE
 
 use_model "$ownership_model"
 # The model of kmod/bhq_poll.c as it is, destroy while the owner waits in
