@@ -150,6 +150,8 @@ struct bhqt_counters {
  * @manual: polled by the torture (a manual poller, at the end the control
  *	thread), not by a bhq thread
  * @owned: created by the torture, destroyed at the end
+ * @polling: its thread polls before it sleeps (poll_max_ns); a per-CPU
+ *	one's polling is turned off again at the end
  * @stuck: a flush timed out; nothing of it is freed any more
  * @grave: deleted BHs waiting for a barrier before they are freed
  * @armed_any: ordered BHs whose schedule returned and whose run has not
@@ -182,6 +184,7 @@ struct bhqt_ctx {
 	int cpu;
 	bool manual;
 	bool owned;
+	bool polling;
 	bool stuck;
 	struct llist_head grave;
 	atomic_t armed_any;
@@ -340,6 +343,8 @@ enum bhqt_status {
  * @probe_max_idle_ns: the same for the probe's idle BH
  * @start: jiffies at load
  * @elapsed: seconds the load ran
+ * @spin_hits: BHs the polling contexts' threads found while polling
+ *	before they slept, added up as the contexts are given back
  * @dir: our debugfs directory
  */
 struct bhqt_state {
@@ -369,6 +374,7 @@ struct bhqt_state {
 	atomic64_t probe_max_idle_ns;
 	unsigned long start;
 	unsigned long elapsed;
+	u64 spin_hits;
 	struct dentry *dir;
 };
 

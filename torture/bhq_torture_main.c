@@ -383,6 +383,33 @@ static void bhqt_reap_all(void)
 		bhqt_reap(&bhqt.ctxs[i]);
 }
 
+/* Count what a polling context's thread found while it polled. */
+static void bhqt_count_spin_hits(struct bhqt_ctx *tctx)
+{
+	struct bhq_stats stats;
+
+	if (!tctx->polling || !tctx->ctx)
+		return;
+	bhq_ctx_get_stats(tctx->ctx, &stats);
+	bhqt.spin_hits += stats.spin_hits;
+}
+
+/* Turn off the polling we turned on in per-CPU contexts. */
+static void bhqt_ctxs_unpoll(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < bhqt.nr_ctxs; i++) {
+		struct bhqt_ctx *tctx = &bhqt.ctxs[i];
+
+		if (!tctx->polling || tctx->owned)
+			continue;
+		bhqt_count_spin_hits(tctx);
+		bhq_ctx_set_polling(tctx->ctx, 0, 0, 0);
+		tctx->polling = false;
+	}
+}
+
 /* Destroy the contexts we created, unless a flush of theirs got stuck. */
 static void bhqt_destroy_contexts(void)
 {
@@ -397,9 +424,11 @@ static void bhqt_destroy_contexts(void)
 			pr_err("%s: stuck, not destroyed\n", tctx->name);
 			continue;
 		}
+		bhqt_count_spin_hits(tctx);
 		bhq_ctx_destroy(tctx->ctx);
 		WRITE_ONCE(tctx->ctx, NULL);
 	}
+	bhqt_ctxs_unpoll();
 	bhqt_destroy_probe();
 }
 
@@ -561,6 +590,25 @@ static int bhqt_check_params(void)
 	return ok ? bhqt_check_mixes() : -EINVAL;
 }
 
+/*
+ * Polling before sleeping on some contexts (@on), none on the others, so
+ * that both kinds of thread meet the same load.
+ */
+static int bhqt_ctx_poll(struct bhqt_ctx *tctx, bool on)
+{
+	int err;
+
+	if (!on || !bhqt_poll_max_ns)
+		return 0;
+	err = bhq_ctx_set_polling(tctx->ctx, bhqt_poll_max_ns, 0, 0);
+	if (err) {
+		pr_err("%s: bhq_ctx_set_polling(): %d\n", tctx->name, err);
+		return err;
+	}
+	tctx->polling = true;
+	return 0;
+}
+
 static int bhqt_ctx_init(struct bhqt_ctx *tctx, unsigned int idx, int cpu,
 			 unsigned int flags, const char *name)
 {
@@ -576,7 +624,9 @@ static int bhqt_ctx_init(struct bhqt_ctx *tctx, unsigned int idx, int cpu,
 	if (cpu >= 0) {
 		tctx->ctx = bhq_cpu_ctx(cpu);
 		bhqt.cpu_bc[cpu] = tctx;
-		return tctx->ctx ? 0 : -ENODEV;
+		if (!tctx->ctx)
+			return -ENODEV;
+		return bhqt_ctx_poll(tctx, cpu % 2);
 	}
 	tctx->ctx = bhq_ctx_create(name, flags);
 	if (IS_ERR(tctx->ctx)) {
@@ -587,7 +637,7 @@ static int bhqt_ctx_init(struct bhqt_ctx *tctx, unsigned int idx, int cpu,
 		return err;
 	}
 	tctx->owned = true;
-	return 0;
+	return bhqt_ctx_poll(tctx, !(flags & BHQ_CTX_MANUAL) && !(idx % 2));
 }
 
 static int bhqt_ctxs_init(void)
@@ -726,6 +776,7 @@ static void bhqt_abort(void)
 			if (bhqt.ctxs[i].owned && bhqt.ctxs[i].ctx)
 				bhq_ctx_destroy(bhqt.ctxs[i].ctx);
 		}
+		bhqt_ctxs_unpoll();
 	}
 	if (bhqt.probe_ctx)
 		bhqt_destroy_probe();
@@ -772,12 +823,12 @@ static void __exit bhqt_exit(void)
 	/* The control thread never ran if rmmod came first. */
 	if (READ_ONCE(bhqt.status) < BHQT_SUCCESS)
 		bhqt_shutdown();
-	pr_alert("End of test: %s (seconds=%lu ops=%llu scheduled=%llu runs=%llu checks=%llu violations=%lu hotplug=%llu hotplug_cycles=%llu)\n",
+	pr_alert("End of test: %s (seconds=%lu ops=%llu scheduled=%llu runs=%llu checks=%llu violations=%lu hotplug=%llu hotplug_cycles=%llu spin_hits=%llu)\n",
 		 bhqt_status_names[bhqt.status], bhqt.elapsed, bhqt_total_ops(),
 		 bhqt_sum(BHQT_SCHEDULED), bhqt_sum(BHQT_RUNS), bhqt_total_checks(),
 		 bhqt_nr_violations(),
 		 bhqt_sum(BHQT_HP_ONLINE) + bhqt_sum(BHQT_HP_OFFLINE),
-		 bhqt_sum(BHQT_HP_CYCLES));
+		 bhqt_sum(BHQT_HP_CYCLES), bhqt.spin_hits);
 	bhqt_free();
 }
 

@@ -45,6 +45,8 @@ BHQT_PARAM(stall_ms, 10000, 100, 3600000,
 	   "bound for any scheduled BH under load and for flushes");
 BHQT_PARAM(onoff_interval_ms, 0, 0, 60000,
 	   "CPU hotplug: take CPUs offline and back about this often, 0: off");
+BHQT_PARAM(poll_max_ns, 32768, 0, BHQ_POLL_MAX_NS_LIMIT,
+	   "polling window of the even threaded contexts and odd CPUs' contexts, 0: off");
 
 /* The lifetime modes. */
 BHQT_PARAM(destroy_threads, 2, 0, 8,

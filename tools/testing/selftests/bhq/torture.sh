@@ -173,6 +173,13 @@ rmmod bhq_torture || fail "rmmod bhq_torture"
 kmsg | grep "End of test" || fail "no end-of-test line"
 kmsg | grep -q "End of test: SUCCESS" || fail "end-of-test line is not SUCCESS"
 hp_cycles=$(end_cycles)
+# Some contexts' threads poll before they sleep (poll_max_ns, on unless
+# TORTURE_PARAMS turns it off): they must have found work that way.
+spin_hits=$(kmsg | grep "End of test" | tail -n 1 | sed -n 's/.*spin_hits=\([0-9]*\).*/\1/p')
+case " $TORTURE_PARAMS " in
+*" poll_max_ns=0 "*) ;;
+*) [ "${spin_hits:-0}" -gt 0 ] || fail "no polling thread found work while it polled" ;;
+esac
 reconcile /sys/kernel/debug/bhq/summary
 misuse=$(($(cat /sys/kernel/debug/bhq/misuse) - misuse_before))
 echo "check misuse: bhq counted $misuse API misuses during the run"
@@ -238,4 +245,4 @@ if kmsg | grep "End of test: FAILURE"; then
 fi
 # The kernel log of the whole run, the first rmmod's part included.
 kernel_clean
-echo "TORTURE SUMMARY: PASS seconds=$TORTURE_SECONDS ops=$ops checks=$checks scheduled=$scheduled hotplug_cycles=$hp_cycles load_unload_cycles=$loops_done destroy_rounds=$lt_destroy destroy_returning=$lt_returning destroy_outlived=$lt_outlived selfdel_bhs=$lt_selfdel manual_rounds=$lt_manual flushes=$lt_flushes cancel_syncs=$lt_cancels misuse=$misuse violations=$violations"
+echo "TORTURE SUMMARY: PASS seconds=$TORTURE_SECONDS ops=$ops checks=$checks scheduled=$scheduled hotplug_cycles=$hp_cycles spin_hits=$spin_hits load_unload_cycles=$loops_done destroy_rounds=$lt_destroy destroy_returning=$lt_returning destroy_outlived=$lt_outlived selfdel_bhs=$lt_selfdel manual_rounds=$lt_manual flushes=$lt_flushes cancel_syncs=$lt_cancels misuse=$misuse violations=$violations"
