@@ -17,12 +17,14 @@
  */
 
 #include <linux/build_bug.h>
+#include <linux/compiler.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/processor.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -57,7 +59,7 @@ MODULE_PARM_DESC(cpu_b, "the consumer's CPU of the cross-CPU benchmarks (-1: the
 
 static char *only = "all";
 module_param(only, charp, 0444);
-MODULE_PARM_DESC(only, "comma-separated benchmarks to run: complexity, throughput, latency, wakeups, memory, profile, or all (default)");
+MODULE_PARM_DESC(only, "comma-separated benchmarks to run: complexity, throughput, latency, wakeups, memory, profile, polling, or all (default)");
 
 struct bench_cfg bench_cfg;
 
@@ -163,6 +165,30 @@ u64 bench_rate(u64 ops, u64 ns)
 	return mul_u64_u64_div_u64(ops, NSEC_PER_SEC * 1000ULL, max_t(u64, ns, 1));
 }
 
+/**
+ * bench_task_cpu_ns() - the CPU time a task has run for
+ * @task: the task, alive
+ *
+ * Its scheduler's sum_exec_runtime: exact for a task that sleeps; for one
+ * that runs it lags by the part of its current run the scheduler has not
+ * accounted yet (at most a tick).
+ *
+ * Return: nanoseconds.
+ */
+u64 bench_task_cpu_ns(struct task_struct *task)
+{
+	return READ_ONCE(task->se.sum_exec_runtime);
+}
+
+/* Spin, without sleeping, for @ns nanoseconds. */
+void bench_spin_ns(u64 ns)
+{
+	u64 end = ktime_get_ns() + ns;
+
+	while (ktime_get_ns() < end)
+		cpu_relax();
+}
+
 static int bench_results_show(struct seq_file *m, void *unused)
 {
 	seq_write(m, bench_buf, bench_len);
@@ -178,6 +204,7 @@ enum bench_id {
 	BENCH_ID_WAKEUPS,
 	BENCH_ID_MEMORY,
 	BENCH_ID_PROFILE,
+	BENCH_ID_POLLING,
 	BENCH_NR,
 };
 
@@ -187,6 +214,7 @@ enum bench_id {
 #define BENCH_WAKEUPS		BIT(BENCH_ID_WAKEUPS)
 #define BENCH_MEMORY		BIT(BENCH_ID_MEMORY)
 #define BENCH_PROFILE		BIT(BENCH_ID_PROFILE)
+#define BENCH_POLLING		BIT(BENCH_ID_POLLING)
 #define BENCH_ALL		(BIT(BENCH_NR) - 1)
 
 static const char *const bench_names[] = {
@@ -196,6 +224,7 @@ static const char *const bench_names[] = {
 	[BENCH_ID_WAKEUPS]	= "wakeups",
 	[BENCH_ID_MEMORY]	= "memory",
 	[BENCH_ID_PROFILE]	= "profile",
+	[BENCH_ID_POLLING]	= "polling",
 };
 
 static_assert(ARRAY_SIZE(bench_names) == BENCH_NR);
@@ -216,7 +245,7 @@ static unsigned int bench_parse_only(const char *list)
 	while ((name = strsep(&p, ","))) {
 		i = match_string(bench_names, ARRAY_SIZE(bench_names), name);
 		if (i < 0) {
-			pr_err("bhq_bench: only=%s: unknown benchmark \"%s\"; known: complexity, throughput, latency, wakeups, memory, profile, all\n",
+			pr_err("bhq_bench: only=%s: unknown benchmark \"%s\"; known: complexity, throughput, latency, wakeups, memory, profile, polling, all\n",
 			       list, name);
 			mask = 0;
 			break;
@@ -320,6 +349,8 @@ static int bench_run(void)
 		err = bench_dispatch(!!(bench_mask & BENCH_THROUGHPUT),
 				     !!(bench_mask & BENCH_LATENCY),
 				     !!(bench_mask & BENCH_WAKEUPS));
+	if (!err && (bench_mask & BENCH_POLLING))
+		err = bench_polling();
 	if (!err && bench_overflow) {
 		pr_err("bhq_bench: the results do not fit in %d bytes\n", BENCH_BUF_SIZE);
 		err = -ENOSPC;
@@ -386,5 +417,5 @@ static void __exit bhq_bench_exit(void)
 }
 module_exit(bhq_bench_exit);
 
-MODULE_DESCRIPTION("bhq benchmarks: complexity, throughput, latency, wakeups, memory, profile");
+MODULE_DESCRIPTION("bhq benchmarks: complexity, throughput, latency, wakeups, memory, profile, polling");
 MODULE_LICENSE("GPL");

@@ -12,13 +12,30 @@
  * where median, min and max are taken over the repetitions and printed
  * with three decimals.  Other lines: "info,<key>,<value>" (the run's
  * settings), "cdf,<benchmark>,<mechanism>,<quantile>,<ns>" (latency
- * distributions, quantile in units of 0.01 %) and a last "status,ok".
+ * distributions, quantile in units of 0.01 %),
+ * "window,<us>,<phase>,<window_ns>,<max_ns>,<changes>,<spin_ns>" (the
+ * polling window over time, bench_polling.c) and a last "status,ok".
  */
 #ifndef _BHQ_BENCH_H
 #define _BHQ_BENCH_H
 
 #include <linux/compiler_attributes.h>
+#include <linux/time64.h>
 #include <linux/types.h>
+
+struct bhq_ctx;
+struct task_struct;
+
+/*
+ * The polling window of the "bhq_poll" rows (bhq_ctx_set_polling()):
+ * QEMU's IOThread default poll-max-ns.
+ */
+#define BENCH_POLL_MAX_NS	32768
+/*
+ * The gap of the paced scenarios, in which the producer spins between
+ * its items instead of sleeping: well inside that window.
+ */
+#define BENCH_PACE_NS		(10 * NSEC_PER_USEC)
 
 /**
  * struct bench_cfg - the settings of one run, fixed once validated
@@ -66,12 +83,32 @@ void bench_emit_reps(const char *bench, const char *mech, const char *param,
 u64 bench_per_op(u64 ns, u64 ops);
 u64 bench_rate(u64 ops, u64 ns);
 void bench_sort(u64 *v, unsigned int n);
+u64 bench_task_cpu_ns(struct task_struct *task);
+void bench_spin_ns(u64 ns);
 
 /* One benchmark per file; each returns 0 or a negative errno. */
 int bench_complexity(void);
 int bench_dispatch(bool throughput, bool latency, bool wakeups);
 void bench_memory(void);
 int bench_profile(void);
+int bench_polling(void);
+
+/**
+ * struct bench_poll_saved - a context's polling settings, to put back
+ * @max_ns: its longest window
+ * @grow: its grow factor
+ * @shrink: its shrink divisor
+ *
+ * bhq has no call that reads them: bench_polling.c reads the context.
+ */
+struct bench_poll_saved {
+	u64 max_ns;
+	unsigned int grow;
+	unsigned int shrink;
+};
+
+void bench_poll_save(struct bhq_ctx *ctx, struct bench_poll_saved *saved);
+void bench_poll_restore(struct bhq_ctx *ctx, const struct bench_poll_saved *saved);
 
 /*
  * bench_models.c: models of QEMU's bottom halves, written for this

@@ -1,13 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0
 # The plots of `make bench`, from the data files that scripts/bench.sh
 # writes into `dir`; the PNGs go to `out`.  Run as
-#   gnuplot -e "dir='...'; out='...'; ymin=...; ymax=...; cross=1" bench/plot.gp
+#   gnuplot -e "$(cat plot.vars)" bench/plot.gp
+# where plot.vars (scripts/bench_report.py) sets dir, out, ymin, ymax,
+# cross, nmech (mechanisms in throughput.dat), latsame and latcross (the
+# mechanisms of the latency plots), polling and windows (the window plot).
 
 if (!exists("dir")) dir = "."
 if (!exists("out")) out = "."
 if (!exists("cross")) cross = 1
 if (!exists("ymin")) ymin = 1e3
 if (!exists("ymax")) ymax = 1e8
+if (!exists("nmech")) nmech = 8
+if (!exists("latsame")) latsame = "bhq bhq_poll kthread_worker workqueue bh_workqueue irq_work"
+if (!exists("latcross")) latcross = "bhq bhq_poll kthread_worker workqueue bh_workqueue"
+if (!exists("polling")) polling = 0
+if (!exists("windows")) windows = "32768 1000000"
 
 set terminal pngcairo size 1400,600 font "DejaVu Sans,10" noenhanced
 set datafile missing "NaN"
@@ -62,13 +70,14 @@ set ylabel "dispatches per second"
 set grid ytics
 set key outside right top
 set xtics nomirror
-plot for [i=2:8] dir."/throughput.dat" using i:xtic(1) title columnheader(i)
+plot for [i=2:nmech+1] dir."/throughput.dat" using i:xtic(1) title columnheader(i)
 
 # 3. Latency: distribution of schedule-to-callback-start.
 reset
-set terminal pngcairo size 1400,560 font "DejaVu Sans,10" noenhanced
+panels = cross ? 3 : 1
+set terminal pngcairo size 600 * panels,560 font "DejaVu Sans,10" noenhanced
 set output out."/latency_cdf.png"
-set multiplot layout 1,2 title "Schedule-to-callback-start latency: cumulative distribution of every sample of every repetition (x: log scale)"
+set multiplot layout 1,panels title "Schedule-to-callback-start latency: cumulative distribution of every sample of every repetition (x: log scale)"
 set logscale x
 set format x "%g"
 set xlabel "ns"
@@ -77,13 +86,45 @@ set yrange [0:1]
 set ytics 0.1
 set grid
 set key bottom right box opaque
-mechs = "bhq kthread_worker workqueue bh_workqueue irq_work"
-set title "same CPU"
-plot for [i=1:5] dir."/lat_same_".word(mechs, i).".dat" using 1:2 with steps lt i lw 2 \
-	title word(mechs, i)
+set title "same CPU, consumer asleep"
+plot for [i=1:words(latsame)] dir."/lat_same_".word(latsame, i).".dat" using 1:2 with steps \
+	lt i lw 2 title word(latsame, i)
 if (cross) {
-	set title "cross-CPU (producer on CPU A, consumer on CPU B)"
-	plot for [i=1:4] dir."/lat_cross_".word(mechs, i).".dat" using 1:2 with steps lt i lw 2 \
-		title word(mechs, i)
+	set title "cross-CPU (producer on CPU A, consumer on CPU B), consumer asleep"
+	plot for [i=1:words(latcross)] dir."/lat_cross_".word(latcross, i).".dat" using 1:2 \
+		with steps lt i lw 2 title word(latcross, i)
+	set title "cross-CPU, 10 us after the last callback (the producer spins)"
+	plot for [i=1:words(latcross)] dir."/lat_cross_10us_".word(latcross, i).".dat" using 1:2 \
+		with steps lt i lw 2 title word(latcross, i)
 }
 unset multiplot
+
+# 4. The polling window over trickle, bursts and silence, one panel per
+# largest window: the window at each sample, the largest in force since
+# the sample before, and the share of that time the thread polled.
+if (polling) {
+	reset
+	set terminal pngcairo size 1400,800 font "DejaVu Sans,10" noenhanced
+	set output out."/poll_window.png"
+	set multiplot layout words(windows),1 title "bhq_poll: the polling window over a changing load (background: the phase), and the share of the time the thread polled"
+	set xlabel "ms"
+	set ylabel "window, ns"
+	set y2label "time polled, %"
+	set y2range [0:105]
+	set ytics nomirror
+	set y2tics 0, 20, 100
+	set grid
+	set key outside right top box opaque
+	do for [i=1:words(windows)] {
+		w = word(windows, i)
+		load dir."/poll_window_".w.".gp"
+		set yrange [0:w * 1.1]
+		set title "windows up to ".w." ns"
+		plot dir."/poll_window_".w.".dat" using 1:4 axes x1y2 with impulses lc rgb "#adb5bd" \
+			title "time polled since the last sample, %", \
+		     "" using 1:3 with steps lc rgb "#c77dff" lw 1 \
+			title "largest window in force since the last sample", \
+		     "" using 1:2 with steps lc rgb "#7b2cbf" lw 2 title "window at the sample"
+	}
+	unset multiplot
+}

@@ -5,9 +5,9 @@
 # run`; tools/testing/selftests/bhq/bench.sh runs in the guest), with no more vCPUs than
 # the host has cores, then write table.txt, summary.md (the same for the
 # README), summary.rst (the same for Documentation/performance.rst, which
-# includes it), results.csv and cdf.csv (scripts/bench_report.py) and PNG
-# plots (gnuplot, bench/plot.gp) into the results directory and print the
-# table.
+# includes it), results.csv, cdf.csv and poll_window.csv
+# (scripts/bench_report.py) and PNG plots (gnuplot, bench/plot.gp) into
+# the results directory and print the table.
 #
 #   scripts/bench.sh [--quick] [--again] [--out DIR] [PARAM=VALUE...]
 #
@@ -93,7 +93,7 @@ else
 	BENCH_GUEST=$(sed -n 's/.*BHQ-GUEST: //p' "$work/guest.log" | head -n 1)
 	BENCH_SPAN=$(sed -n 's/^benchmarks ran from \(.*\)s to \(.*\)s of uptime$/\1 \2/p' "$work/guest.log")
 	sed -n '/^BHQ-BENCH-BEGIN$/,/^BHQ-BENCH-END$/p' "$work/guest.log" |
-		grep -E '^(info|csv|cdf|status),' >"$work/raw.txt" ||
+		grep -E '^(info|csv|cdf|window|status),' >"$work/raw.txt" ||
 		die "no results in $work/guest.log"
 	for v in "${!BENCH_@}"; do
 		printf '%s=%q\n' "$v" "${!v}"
@@ -109,4 +109,4 @@ gnuplot -e "$(cat "$work/plot/plot.vars")" "$BHQ_TOP/bench/plot.gp" 2>"$work/gnu
 	die "gnuplot failed"
 }
 cat "$out/table.txt"
-say "results in $out: table.txt summary.md summary.rst results.csv cdf.csv complexity.png throughput.png latency_cdf.png (${BENCH_SECONDS}s)"
+say "results in $out: table.txt summary.md summary.rst results.csv cdf.csv poll_window.csv complexity.png throughput.png latency_cdf.png poll_window.png (${BENCH_SECONDS}s)"
