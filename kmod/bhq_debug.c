@@ -110,8 +110,11 @@ bool bhq_debug_spin_on(u64 spin_start)
 	return false;
 }
 
-/* Called by bhq_poll_adapt(): is the window held as the test set it? */
-bool bhq_debug_window_held(void)
+/*
+ * Called by a polling thread (poll on while other tasks are runnable?)
+ * and by bhq_poll_adapt() (is the window held as the test set it?).
+ */
+bool bhq_debug_spin_held(void)
 {
 	return READ_ONCE(bhq_debug_spin_hold);
 }
@@ -129,8 +132,9 @@ void bhq_debug_count_kick(void)
  *
  * For bhq's KUnit suites only (CONFIG_BHQ_DEBUG and CONFIG_KUNIT): while
  * held, a thread that polls before it sleeps (bhq_ctx_set_polling()) goes
- * on polling when its window ends, until it finds work, is told to stop
- * or must reschedule, at most 10 s after it started.
+ * on polling when its window ends, and while other tasks are runnable on
+ * its CPU, until it finds work, is told to stop or must reschedule, at
+ * most 10 s after it started; and its window does not adapt.
  *
  * Context: any; never sleeps.
  */

@@ -48,7 +48,7 @@ long bhq_misuse_count(void);
 #ifdef CONFIG_BHQ_DEBUG
 void bhq_debug_after_publish(void);
 bool bhq_debug_spin_on(u64 spin_start);
-bool bhq_debug_window_held(void);
+bool bhq_debug_spin_held(void);
 void bhq_debug_count_kick(void);
 #if IS_ENABLED(CONFIG_KUNIT)
 void bhq_debug_set_publish_delay(unsigned int usecs);
@@ -69,7 +69,7 @@ static inline bool bhq_debug_spin_on(u64 spin_start)
 	return false;
 }
 
-static inline bool bhq_debug_window_held(void)
+static inline bool bhq_debug_spin_held(void)
 {
 	return false;
 }

@@ -522,7 +522,7 @@ void bhq_poll_adapt(struct bhq_ctx *ctx, u64 block_ns)
 				       READ_ONCE(ctx->poll_grow),
 				       READ_ONCE(ctx->poll_shrink));
 
-	if (new == old || bhq_debug_window_held())
+	if (new == old || bhq_debug_spin_held())
 		return;
 	/* Read by debugfs and by bhq_ctx_set_polling() without the thread. */
 	WRITE_ONCE(ctx->poll_ns, new);
@@ -553,13 +553,15 @@ bool bhq_poll_spin(struct bhq_ctx *ctx)
 			found = true;
 			break;
 		}
+		if (need_resched() || kthread_should_stop())
+			break;
 		/*
 		 * Not while another task waits for this CPU (as KVM's halt
 		 * polling and vhost's busy loop): it may be the producer
-		 * whose next BH we poll for.
+		 * whose next BH we poll for.  A KUnit spin hold polls on
+		 * until need_resched().
 		 */
-		if (need_resched() || !single_task_running() ||
-		    kthread_should_stop())
+		if (!single_task_running() && !bhq_debug_spin_held())
 			break;
 		cpu_relax();
 		now = ktime_get_ns();
