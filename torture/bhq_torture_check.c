@@ -364,7 +364,10 @@ int bhqt_probe_thread(void *unused)
 
 /*
  * A non-idle schedule that does not wake a thread sleeping its idle
- * timeout makes nearly every pair late; scheduling noise, a few.
+ * timeout makes nearly every pair late; scheduling noise, a few on a
+ * Debian kernel, but on the debug kernel under TCG, where a woken thread
+ * may wait 100 ms and more for its vCPU, a third of them and up to 65% in
+ * a short run.  So more than 80% late is a violation.
  */
 void bhqt_probe_check(void)
 {
@@ -373,7 +376,7 @@ void bhqt_probe_check(void)
 	if (pairs < BHQT_PROBE_MIN_PAIRS)
 		return;
 	bhqt_inc(BHQT_CHECKS);
-	if (late * 2 > pairs)
+	if (late * 5 > pairs * 4)
 		bhqt_violation(BHQT_V_LATENCY,
 			       "probe: %llu of %llu non-idle BHs scheduled behind an idle one ran only after the idle timeout",
 			       late, pairs);

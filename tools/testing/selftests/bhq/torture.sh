@@ -70,6 +70,18 @@ all_online() {
 	done
 }
 
+# Fail unless the last run's end-of-test line says SUCCESS; show its
+# first violations (their reports) so that the log's tail names them.
+# $1 names the run.
+end_success() {
+	end=$(kmsg | grep "End of test" | tail -n 1)
+	case "$end" in
+	*"End of test: SUCCESS"*) return 0 ;;
+	esac
+	kmsg | grep "bhq_torture: violation" | tail -n 5
+	fail "$1: ${end:-no end-of-test line}"
+}
+
 # The hotplug cycles of the last run, from its end-of-test line.
 end_cycles() {
 	kmsg | grep "End of test" | tail -n 1 | sed -n 's/.*hotplug_cycles=\([0-9]*\).*/\1/p'
@@ -141,7 +153,10 @@ ops=$(cat $D/ops); checks=$(cat $D/checks); violations=$(cat $D/violations)
 status=$(cat $D/status)
 scheduled=$(counter $D/stats scheduled)
 hp_events=$(($(counter $D/stats hp_online) + $(counter $D/stats hp_offline)))
-[ "$status" = SUCCESS ] || fail "status $status, $violations violations"
+if [ "$status" != SUCCESS ]; then
+	kmsg | grep "bhq_torture: violation" | tail -n 5
+	fail "status $status, $violations violations"
+fi
 [ "$violations" -eq 0 ] || fail "$violations violations"
 [ "$(counter $D/stats hp_unbound)" -eq 0 ] ||
 	fail "bhq's thread not yet bound to its CPU at our online callback (hotplug state order)"
@@ -173,7 +188,7 @@ lt_cancels=$(counter $D/stats lt_manual_cancel_syncs)
 echo "+ rmmod bhq_torture"
 rmmod bhq_torture || fail "rmmod bhq_torture"
 kmsg | grep "End of test" || fail "no end-of-test line"
-kmsg | grep -q "End of test: SUCCESS" || fail "end-of-test line is not SUCCESS"
+end_success "the timed run"
 hp_cycles=$(end_cycles)
 # Some contexts' threads poll before they sleep (poll_max_ns, on unless
 # TORTURE_PARAMS turns it off): they must have found work that way, at
@@ -236,6 +251,7 @@ while [ "$n" -le "$TORTURE_LOOPS" ]; do
 	fi
 	[ "$(cat $D/status)" = running ] || fail "round $n: not running before rmmod"
 	rmmod bhq_torture || fail "round $n: rmmod bhq_torture"
+	end_success "round $n"
 	if [ -n "$onoff" ]; then
 		all_online "round $n"
 		hp_cycles=$((hp_cycles + $(end_cycles)))
