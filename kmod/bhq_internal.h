@@ -122,8 +122,8 @@ struct bhq_poll_frame;
  * @poll_grow: factor of a growing window (0: 2)
  * @poll_shrink: divisor of a shrinking window (0: back to 0 at once)
  * @bhs: live BHs made by bhq_bh_new(), to name them if they leak
- * @entering: tasks inside bhq_poll_enter() of a manual context that have
- *	not taken the role yet; destroy waits for them (bhq_ctx_claim())
+ * @entering: tasks inside bhq_poll_enter() of a manual context whose first
+ *	cmpxchg found the role taken; destroy waits for them (bhq_ctx_claim())
  * @owner_waits: a manual context's owner waits for a borrowing flush;
  *	flushes then leave the role to it (bhq_poll.c, "Ownership")
  * @cpu: the CPU of a per-CPU context, -1 otherwise

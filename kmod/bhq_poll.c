@@ -20,12 +20,14 @@
  *   destroy returns without polling (its poll raced the destroy: the
  *   callback that let the destroy go ahead ran in a flush); meeting
  *   anyone else is misuse.  Destroy frees the context only once no task
- *   is left in bhq_poll_enter() (ctx->entering, see bhq_ctx_claim()).  While
- *   the owner waits (ctx->owner_waits), flushes do not borrow the role
- *   again: they wait for the owner's poll to run their barriers, so a
- *   stream of flushes cannot starve the owner.  That flag only decides
- *   who goes first, never who may poll: a flush that misses it borrows
- *   once more, and the owner waits once more.
+ *   waits in bhq_poll_enter() (ctx->entering, see bhq_ctx_claim()), and
+ *   after a grace period that covers the owner's first cmpxchg (see
+ *   bhq_poll_enter_manual()).  While the owner waits (ctx->owner_waits),
+ *   flushes do not borrow the role again: they wait for the owner's poll
+ *   to run their barriers, so a stream of flushes cannot starve the
+ *   owner.  That flag only decides who goes first, never who may poll: a
+ *   flush that misses it borrows once more, and the owner waits once
+ *   more.
  * - The role is released with smp_store_release() at the end of the
  *   top-level poll; the next owner's cmpxchg (or, for the thread, the
  *   set_current_state() before its sleep, see bhq_kick()) pairs with it.
@@ -122,39 +124,16 @@ static void bhq_poll_misuse_busy(struct bhq_ctx *ctx, unsigned long owner)
 }
 
 /*
- * Become the poller of @ctx, or find that we already are (nesting).
- * Returns false after a warning on misuse, and quietly when the context's
- * destroy has claimed the role meanwhile.
+ * The owner of a manual context found the role taken: by a flush that
+ * borrows it (wait until it is done, then take it), by the destroy (give
+ * up quietly) or by another task (misuse).  Called counted in
+ * ctx->entering; returns counted out, true if the role is ours.
  */
-static bool bhq_poll_enter(struct bhq_ctx *ctx)
+static bool bhq_poll_enter_slow(struct bhq_ctx *ctx)
 {
 	unsigned long owner;
 	bool entered;
 
-	if (bhq_misuse(!in_task(), "bhq: %s polled outside process context\n",
-		       ctx->name))
-		return false;
-	if (ctx->thread) {
-		if (bhq_misuse(ctx->thread != current,
-			       "bhq: %s polled by %s/%d, not by its own thread\n",
-			       ctx->name, current->comm, task_pid_nr(current)))
-			return false;
-		/* Only the thread gets here: no race to arbitrate. */
-		WRITE_ONCE(ctx->poller, (unsigned long)current);
-		return true;
-	}
-
-	/* Nested: only this task can have made itself the poller. */
-	if (bhq_poller_task(READ_ONCE(ctx->poller)) == current)
-		return true;
-	/*
-	 * Counted in before the cmpxchg, fully ordered: a destroy that has
-	 * claimed the role either sees us in @entering, or our cmpxchg sees
-	 * its claim.
-	 */
-	atomic_inc(&ctx->entering);
-	/* Store buffering with bhq_ctx_claim()'s cmpxchg and acquire read. */
-	smp_mb__after_atomic();
 	for (;;) {
 		/* The owner's task_struct outlives the read: see the misuse. */
 		rcu_read_lock();
@@ -180,6 +159,65 @@ static bool bhq_poll_enter(struct bhq_ctx *ctx)
 	 */
 	atomic_dec_return_release(&ctx->entering);
 	return entered;
+}
+
+/*
+ * A manual context's owner takes the role.  The fast path is one cmpxchg:
+ * a destroy cannot claim a role we hold, it waits for our release
+ * (bhq_ctx_claim()).  Only when the role is taken do we count ourselves
+ * in ctx->entering, for the destroy to wait for while we sleep.  Between
+ * our failed cmpxchg and that count a destroy could claim the role (a
+ * flush that borrowed it returns) and read the count 0; so the cmpxchg,
+ * the count and a re-read of the role are one RCU read-side section
+ * (sched: no out-of-line call on the fast path), which the free after
+ * the destroy's grace period (bhq_ctx_free()) waits for.  The count and
+ * the re-read are store buffering with the claim's cmpxchg and its
+ * acquire read of the count: a claim that read 0 is seen here as
+ * BHQ_POLLER_DYING, and we leave, still inside the section.
+ */
+static bool bhq_poll_enter_manual(struct bhq_ctx *ctx)
+{
+	bool dying;
+
+	rcu_read_lock_sched();
+	if (!cmpxchg(&ctx->poller, 0, (unsigned long)current)) {
+		rcu_read_unlock_sched();
+		return true;
+	}
+	atomic_inc(&ctx->entering);
+	/* Pairs with bhq_ctx_claim()'s cmpxchg and acquire read. */
+	smp_mb__after_atomic();
+	dying = READ_ONCE(ctx->poller) & BHQ_POLLER_DYING;
+	if (dying)
+		atomic_dec(&ctx->entering);
+	rcu_read_unlock_sched();
+	return !dying && bhq_poll_enter_slow(ctx);
+}
+
+/*
+ * Become the poller of @ctx, or find that we already are (nesting).
+ * Returns false after a warning on misuse, and quietly when the context's
+ * destroy has claimed the role meanwhile.
+ */
+static bool bhq_poll_enter(struct bhq_ctx *ctx)
+{
+	if (bhq_misuse(!in_task(), "bhq: %s polled outside process context\n",
+		       ctx->name))
+		return false;
+	if (ctx->thread) {
+		if (bhq_misuse(ctx->thread != current,
+			       "bhq: %s polled by %s/%d, not by its own thread\n",
+			       ctx->name, current->comm, task_pid_nr(current)))
+			return false;
+		/* Only the thread gets here: no race to arbitrate. */
+		WRITE_ONCE(ctx->poller, (unsigned long)current);
+		return true;
+	}
+
+	/* Nested: only this task can have made itself the poller. */
+	if (bhq_poller_task(READ_ONCE(ctx->poller)) == current)
+		return true;
+	return bhq_poll_enter_manual(ctx);
 }
 
 /* Is current running a callback of @ctx (or polling it)? */
@@ -753,7 +791,7 @@ void bhq_ctx_claim(struct bhq_ctx *ctx)
 		WRITE_ONCE(ctx->poller, (unsigned long)current);
 		return;
 	}
-	/* Fully ordered: pairs with the owner's count in bhq_poll_enter(). */
+	/* Fully ordered: pairs with bhq_poll_enter_manual()'s count. */
 	while (!bhq_poll_take(ctx, BHQ_POLLER_DYING))
 		bhq_ctx_claim_wait(ctx, &waited);
 	while (atomic_read_acquire(&ctx->entering))

@@ -48,16 +48,22 @@
  * returns without polling.  The owner's test of @go and its call of
  * bhq_poll() are one step: the model has no race on the user's side.  A
  * callback run by a flush while the owner is inside bhq_poll() but has
- * not counted itself in yet must not start the destroy (nothing could
- * protect that owner: it reads ctx->thread before it counts; the variant
- * -DGO_WHILE_OWNER_CALLS).
+ * not met the borrower yet must not start the destroy (nothing could
+ * protect that owner: it reads ctx->thread before its first cmpxchg; the
+ * variant -DGO_WHILE_OWNER_CALLS).
  *
  * What is modelled, and where it is in the C code (one step each unless
  * said otherwise; ghosts are merged into the step they describe):
  *
- *  - kmod/bhq_poll.c, bhq_poll_enter() for a manual context (proctype
- *    owner): atomic_inc(&ctx->entering) and smp_mb__after_atomic(), one
- *    step; then its loop: the cmpxchg(&ctx->poller, 0, current) (with the
+ *  - kmod/bhq_poll.c, bhq_poll_enter_manual() (proctype owner): in a
+ *    read-side section (rcu_read_lock_sched(), ghost @rcu), the fast
+ *    path's cmpxchg(&ctx->poller, 0, current), which ends the section if
+ *    it took the role; if not, atomic_inc(&ctx->entering) and
+ *    smp_mb__after_atomic(), one step; READ_ONCE(ctx->poller) and, if it
+ *    is the DYING value, atomic_dec(&ctx->entering) (the owner's last
+ *    access) and the end of the section, one step; then, if not dying,
+ *    bhq_poll_enter_slow(), counted in: its loop: the
+ *    cmpxchg(&ctx->poller, 0, current) (with the
  *    rcu_read_lock() around it, and the tests of the value it read:
  *    locals); then taken (break), or a BHQ_POLLER_BORROWED value:
  *    WRITE_ONCE(ctx->owner_waits, true), wait_var_event(),
@@ -67,12 +73,10 @@
  *    anyone else); after the loop, atomic_dec_return_release(
  *    &ctx->entering), its last access to the context if it did not take
  *    the role (__bhq_poll() then returns -EBUSY).  The nested bhq_poll()
- *    of A's callback: one step, whose cmpxchg finds the current task,
- *    tagged or not (asserted); its atomic_inc() and atomic_dec() of
- *    ctx->entering are merged into it: they happen while their task holds
- *    the role, so bhq_ctx_claim() (which reads the count only after its
- *    cmpxchg took the role, acquiring the holder's release) never sees
- *    them, and the drain's nested polls come after the claim's wait.
+ *    of A's callback: one step, whose READ_ONCE(ctx->poller) finds the
+ *    current task, tagged or not (asserted); it neither counts itself in
+ *    nor enters a read-side section.  The drain's nested polls come after
+ *    the claim's wait.
  *  - include/linux/wait_bit.h, wait_var_event(&ctx->poller,
  *    READ_ONCE(ctx->poller) != owner) (inline wait_var_event): the check
  *    of the condition before waiting; then the loop of ___wait_var_event():
@@ -186,13 +190,15 @@
  *    against the owner's prepare_to_wait_event() (adds the entry, then
  *    set_current_state(), smp_store_mb()) then its READ_ONCE(ctx->poller);
  *    and the owner's atomic_inc(&ctx->entering), smp_mb__after_atomic(),
- *    then each read of ctx->poller by its cmpxchg()s (which come after it
- *    in program order, a failing one included), against the claim's
- *    cmpxchg() that succeeds (fully ordered: its write of the DYING value,
- *    then a full barrier) then its atomic_read_acquire(&ctx->entering):
- *    either the claim reads the count with the owner in it, or the owner's
- *    cmpxchg reads the DYING value (which stays, the claim never releases
- *    it) and the owner returns without polling;
+ *    then its re-read of ctx->poller and each read by its later cmpxchg()s
+ *    (which come after it in program order, a failing one included),
+ *    against the claim's cmpxchg() that succeeds (fully ordered: its write
+ *    of the DYING value, then a full barrier) then its
+ *    atomic_read_acquire(&ctx->entering): either the claim reads the count
+ *    with the owner in it, or the owner's re-read reads the DYING value
+ *    (which stays, the claim never releases it) and the owner returns
+ *    without polling, still inside its read-side section, which the free's
+ *    grace period waits for (a section that began before the destroy);
  *  - or a release/acquire pair: the store-release of bhq_poll_release()
  *    against cancel_sync's smp_load_acquire() (a poll that ended has its
  *    callbacks done) and against the next holder's cmpxchg() that reads it
@@ -298,23 +304,27 @@
  *	bhq_poll_enter() (P5, FREE_OK), whose cmpxchg then touches the freed
  *	context (P5).  Woken, the owner is in no RCU read-side section, so
  *	the grace period of bhq_ctx_free() does not protect it.
- *  -DCOUNT_AFTER_CMPXCHG, the owner counts itself in after its first
- *	cmpxchg instead of before it: that cmpxchg meets the flush, whose
- *	callback starts the destroy; destroy claims the role and reads the
- *	count before the owner's increment, and frees under it: P5.  The
- *	interleaving is sequentially consistent; on a weakly ordered CPU the
- *	same outcome needs only the count and the cmpxchg out of order,
- *	which smp_mb__after_atomic() forbids.
+ *  -DFAST_PATH_WITHOUT_RCU, the owner's fast path, which counts itself in
+ *	only after its first cmpxchg failed, without the read-side section
+ *	around them (the free does not wait for it): that cmpxchg meets the
+ *	flush, whose callback starts the destroy; destroy claims the role and
+ *	reads the count before the owner's increment, and frees under it: P5.
+ *  -DNO_DYING_RECHECK, the section ends with the count, without the
+ *	re-read of the role: destroy reads the count before the increment,
+ *	and frees under the owner's next cmpxchg: P5.
  *  -DCLAIM_UNTAGGED, bhq_ctx_claim() takes the role with cmpxchg(0 ->
  *	current), untagged: the woken owner's cmpxchg meets the destroyer as
- *	if it were another owner: a false misuse report (P4).
+ *	if it were another owner: a false misuse report (P4); and an owner
+ *	whose re-read of the role in its read-side section does not see
+ *	the claim as one leaves the section, so the free does not wait for
+ *	its next cmpxchg (P5, which spin reports first).
  *  -DDYING_IS_MISUSE, bhq_poll_enter() does not test BHQ_POLLER_DYING
  *	before bhq_poll_misuse_busy(): the same false misuse report (P4).
  *  -DGO_WHILE_OWNER_CALLS, not a bug of the C code but the limit of what
  *	it can do: a callback run by a flush starts the destroy while the
  *	owner is inside bhq_poll() but may not have counted itself in yet
  *	(ghost @ocall instead of @owaits): destroy claims the role, reads a
- *	count of 0, and frees before the owner's atomic_inc() (P5).  So the
+ *	count of 0, and frees before the owner's first cmpxchg (P5).  So the
  *	user may start the destroy from such a callback only if it knows that
  *	the owner already waits in bhq_poll() (include/linux/bhq.h, note (4)).
  */
@@ -369,6 +379,8 @@ byte done[2];
 bit owner_waits;
 /* @entering: the owner only (see "Abstracted away") */
 byte entering;
+/* The owner is in the read-side section of bhq_poll_enter_manual(). */
+bit rcu;
 /* The owner's entry on the wait queue of &ctx->poller, its task state. */
 bit wq;
 bit ostate = RUNNING;
@@ -476,8 +488,8 @@ inline dispatch(me)
 		if
 		:: depth == 1 ->
 			/*
-			 * bhq_poll(ctx): bhq_poll_enter()'s cmpxchg finds the
-			 * current task (borrowed or not): nested.
+			 * bhq_poll(ctx): bhq_poll_enter()'s read of the role
+			 * finds the current task (borrowed or not): nested.
 			 */
 			assert(TASK(poller) == me || !TAKES(me));
 			atomic {
@@ -691,9 +703,7 @@ inline wait_var_event()
 proctype owner()
 {
 	byte b, f, t, v, polls;
-#ifdef COUNT_AFTER_CMPXCHG
-	bit counted;
-#endif
+	bit dying;
 
 	do
 	:: atomic {
@@ -701,78 +711,106 @@ proctype owner()
 		polls++;
 		ocall = 1
 	   }
-		/* bhq_poll() -> __bhq_poll() -> bhq_poll_enter() */
-#ifndef COUNT_AFTER_CMPXCHG
-		/* atomic_inc(&ctx->entering); smp_mb__after_atomic() */
-		atomic {
-			assert(!freed);
-			entering++
-		}
-#endif
-		do
-		:: atomic {
-			/* cmpxchg(&ctx->poller, 0, current) */
-			assert(!freed);
-			v = poller;
-			if
-			:: v == 0 -> poller = TASKV(OWNER); owaits = 0
-			:: v & BORROWED -> owaits = 1
-			:: else
-			fi
-		   }
-#ifdef COUNT_AFTER_CMPXCHG
-		   /* counted in after the first cmpxchg */
-		   if
-		   :: !counted ->
-			atomic {
-				assert(!freed);
-				entering++;
-				counted = 1
-			}
-		   :: else
-		   fi;
-#endif
-		   /*
-		    * Top-level: the value is never the owner's own (the nested
-		    * poll of A's callback is modelled in dispatch()).
-		    */
-		   if
-		   :: v == 0 ->
-			/* entered */
-			break
-		   :: v & BORROWED ->
-			/* WRITE_ONCE(ctx->owner_waits, true) */
-			owner_waits = 1;
-			wait_var_event();
-			/* WRITE_ONCE(ctx->owner_waits, false) */
-			owner_waits = 0
-#ifndef DYING_IS_MISUSE
-		   :: v & DYING ->
-			/* the destroy claimed the role: not entered, quietly */
-			break
-#endif
-		   :: else ->
-			/* bhq_poll_misuse_busy(), not entered */
-			owner_misuse = 1;
-			assert(!owner_misuse);
-			break
-		   fi
-		od;
 		/*
-		 * atomic_dec_return_release(&ctx->entering): if not entered,
-		 * the owner's last access (__bhq_poll() returns -EBUSY).
+		 * bhq_poll() -> __bhq_poll() -> bhq_poll_enter_manual():
+		 * rcu_read_lock_sched(); cmpxchg(&ctx->poller, 0, current), the
+		 * fast path; a role taken ends the read-side section.
 		 */
 		atomic {
 			assert(!freed);
-			entering--;
-#ifdef COUNT_AFTER_CMPXCHG
-			counted = 0;
-#endif
+			rcu = 1;
+			v = poller;
 			if
-			:: v != 0 -> ocall = 0
+			:: v == 0 -> poller = TASKV(OWNER); owaits = 0; rcu = 0
+			:: v & BORROWED -> owaits = 1
 			:: else
 			fi
 		}
+		if
+		:: v != 0 ->
+			/* atomic_inc(&ctx->entering); smp_mb__after_atomic() */
+			atomic {
+				assert(!freed);
+				entering++
+#ifdef NO_DYING_RECHECK
+				;
+				rcu = 0
+#endif
+			}
+#ifndef NO_DYING_RECHECK
+			/*
+			 * dying = READ_ONCE(ctx->poller) & BHQ_POLLER_DYING;
+			 * if (dying) atomic_dec(&ctx->entering), the owner's
+			 * last access; rcu_read_unlock_sched()
+			 */
+			atomic {
+				assert(!freed);
+				dying = (poller & DYING) != 0;
+				if
+				:: dying -> entering--; ocall = 0
+				:: else
+				fi;
+				rcu = 0
+			}
+#endif
+		:: else
+		fi;
+		if
+		:: v != 0 && !dying ->
+			/* bhq_poll_enter_slow(): counted in, its loop */
+			do
+			:: atomic {
+				/* cmpxchg(&ctx->poller, 0, current) */
+				assert(!freed);
+				v = poller;
+				if
+				:: v == 0 -> poller = TASKV(OWNER); owaits = 0
+				:: v & BORROWED -> owaits = 1
+				:: else
+				fi
+			   }
+			   /*
+			    * Top-level: the value is never the owner's own (the
+			    * nested poll of A's callback is modelled in
+			    * dispatch()).
+			    */
+			   if
+			   :: v == 0 ->
+				/* entered */
+				break
+			   :: v & BORROWED ->
+				/* WRITE_ONCE(ctx->owner_waits, true) */
+				owner_waits = 1;
+				wait_var_event();
+				/* WRITE_ONCE(ctx->owner_waits, false) */
+				owner_waits = 0
+#ifndef DYING_IS_MISUSE
+			   :: v & DYING ->
+				/* the destroy claimed the role: quietly */
+				break
+#endif
+			   :: else ->
+				/* bhq_poll_misuse_busy(), not entered */
+				owner_misuse = 1;
+				assert(!owner_misuse);
+				break
+			   fi
+			od;
+			/*
+			 * atomic_dec_return_release(&ctx->entering): if not
+			 * entered, the owner's last access (__bhq_poll()
+			 * returns -EBUSY).
+			 */
+			atomic {
+				assert(!freed);
+				entering--;
+				if
+				:: v != 0 -> ocall = 0
+				:: else
+				fi
+			}
+		:: else
+		fi;
 		if
 		:: v == 0 ->
 			poll_owned(OWNER);
@@ -787,7 +825,8 @@ proctype owner()
 			}
 		:: else
 		fi;
-		v = 0
+		v = 0;
+		dying = 0
 	:: break
 	od;
 	/* the owner will not poll again */
@@ -858,8 +897,15 @@ proctype destroyer()
 	:: len(pending) > 0 -> poll_owned(DESTROYER)
 	:: else -> break
 	od;
-	/* bhq_ctx_free() */
+	/*
+	 * bhq_ctx_free(): call_rcu(), the free after a grace period, which
+	 * waits for the owner's read-side section if it is in one (it began
+	 * before: the owner's bhq_poll() started before the destroy)
+	 */
 	atomic {
+#ifndef FAST_PATH_WITHOUT_RCU
+		rcu == 0 ->
+#endif
 		freed = 1;
 		assert(FREE_OK)
 	}

@@ -216,7 +216,8 @@ check own-barrier-in-nested fail -DBARRIER_IN_NESTED
 check own-poll-without-ownership fail -DPOLL_WITHOUT_OWNERSHIP
 check own-destroy-without-claim fail -DDESTROY_WITHOUT_CLAIM
 check own-no-entering-count fail -DNO_ENTERING_COUNT
-check own-count-after-cmpxchg fail -DCOUNT_AFTER_CMPXCHG
+check own-fast-path-without-rcu fail -DFAST_PATH_WITHOUT_RCU
+check own-no-dying-recheck fail -DNO_DYING_RECHECK
 check own-claim-untagged fail -DCLAIM_UNTAGGED
 check own-dying-is-misuse fail -DDYING_IS_MISUSE
 # Not a bug but the limit of the count: a callback run by a flush must not
