@@ -111,9 +111,11 @@ struct bhq_poll_frame;
  * @thread: the kthread that polls, NULL for a manual context; the
  *	context holds a reference, dropped when the context is freed
  * @counters: per-CPU counters; bhq_ctx_get_stats() sums them
- * @slices: slices of active polls, oldest first (owner only)
+ * @slices: slices of outer polls that a nested poll linked, oldest
+ *	first; the innermost poll's own slice is not on it (owner only)
  * @innermost: the innermost active poll (owner only)
- * @slices_nonidle: a non-idle BH may wait in @slices (owner writes)
+ * @sliced: BHs are left in a slice of an active poll (owner writes)
+ * @slices_nonidle: a non-idle BH may wait in a slice (owner writes)
  * @depth: number of active polls (owner only)
  * @max_depth: deepest nesting seen (owner writes)
  * @poll_ns: the thread's polling window now, 0 when it does not poll
@@ -147,6 +149,7 @@ struct bhq_ctx {
 
 	struct list_head slices ____cacheline_aligned_in_smp;
 	struct bhq_poll_frame *innermost;
+	bool sliced;
 	bool slices_nonidle;
 	unsigned int depth;
 	u64 max_depth;

@@ -54,8 +54,12 @@
 
 /*
  * A slice of the pending list, carved off by one poll.  Lives on that
- * poll's stack and is unlinked as soon as its last BH is dequeued, so
- * ctx->slices holds exactly the slices with BHs still to dequeue.
+ * poll's stack.  The poll dequeues from it directly; only when a callback
+ * polls again (nesting) and BHs are left in it is it linked on
+ * ctx->slices, for the nested poll to run first, and it is unlinked as
+ * soon as its last BH is dequeued.  So ctx->slices holds, oldest first,
+ * the slices of outer polls with BHs still to dequeue, and a poll that
+ * does not nest never touches the list.
  */
 struct bhq_slice {
 	struct list_head link;
@@ -246,52 +250,74 @@ bool bhq_bh_running(struct bhq_ctx *ctx, struct bhq_bh *bh)
  * polls.  Clearing the flag before llist_del_all() is what keeps it
  * right; see "The non-idle flag" in bhq_queue.c.
  */
-static void bhq_carve_slice(struct bhq_ctx *ctx, struct bhq_slice *slice)
+static void bhq_carve_slice(struct bhq_ctx *ctx, struct bhq_poll_frame *frame)
 {
+	struct bhq_slice *outer = frame->outer ? &frame->outer->slice : NULL;
 	struct llist_node *first;
-	bool nonidle = false;
+	bool nonidle;
+
+	/*
+	 * Nesting: the BHs left in the outer poll's slice run before ours.
+	 * Its own outer slices are linked already (or empty: a nested poll
+	 * runs every slice to its end before it returns).
+	 */
+	if (outer && outer->first)
+		list_add_tail(&outer->link, &ctx->slices);
 
 	/*
 	 * Pairs with bhq_mark_nonidle().  Reading 0 clears nothing, so
 	 * needs no ordering: a scheduler that sets the flag meanwhile
-	 * leaves it set for the next poll.
+	 * leaves it set for the next poll.  Only the poller clears the flag,
+	 * so a plain store does; llist_del_all() (an xchg, fully ordered)
+	 * then orders it before our read of the list.
 	 */
-	if (atomic_read(&ctx->nonidle))
-		nonidle = atomic_xchg(&ctx->nonidle, 0);
-
-	/*
-	 * A plain read spares the xchg of an empty list (nested polls); it is
-	 * ordered after the flag's xchg just as llist_del_all() would be.
-	 */
-	first = llist_empty(&ctx->pending) ? NULL : llist_del_all(&ctx->pending);
+	nonidle = atomic_read(&ctx->nonidle);
+	if (nonidle) {
+		atomic_set(&ctx->nonidle, 0);
+		first = llist_del_all(&ctx->pending);
+	} else {
+		/* A plain read spares the xchg of an empty list (nested polls). */
+		first = llist_empty(&ctx->pending) ? NULL :
+			llist_del_all(&ctx->pending);
+	}
 	if (first) {
-		slice->first = llist_reverse_order(first);
-		list_add_tail(&slice->link, &ctx->slices);
+		frame->slice.first = llist_reverse_order(first);
+		WRITE_ONCE(ctx->sliced, true);
 	}
 	/*
 	 * The BH that set the flag may sit in any active slice (it can have
 	 * been carved off by an earlier poll before it set the flag).
 	 */
-	if (nonidle && !list_empty(&ctx->slices))
+	if (nonidle && ctx->sliced)
 		WRITE_ONCE(ctx->slices_nonidle, true);
 }
 
-/* Take the next BH off the oldest slice; unlink the slice once empty. */
-static struct bhq_bh *bhq_slice_pop(struct bhq_ctx *ctx)
+/*
+ * Take the next BH off the oldest slice: a linked one of an outer poll,
+ * else @frame's own (@frame is the innermost poll).  Unlink a linked
+ * slice once empty; once every slice is, say so.
+ */
+static struct bhq_bh *bhq_slice_pop(struct bhq_ctx *ctx,
+				    struct bhq_poll_frame *frame)
 {
 	struct bhq_slice *slice;
 	struct llist_node *node;
 
 	slice = list_first_entry_or_null(&ctx->slices, struct bhq_slice, link);
 	if (!slice)
+		slice = &frame->slice;
+	node = slice->first;
+	if (!node)
 		return NULL;
 
-	node = slice->first;
 	slice->first = node->next;
 	if (!slice->first) {
-		list_del(&slice->link);
-		if (list_empty(&ctx->slices))
+		if (slice != &frame->slice)
+			list_del(&slice->link);
+		if (list_empty(&ctx->slices) && !frame->slice.first) {
+			WRITE_ONCE(ctx->sliced, false);
 			WRITE_ONCE(ctx->slices_nonidle, false);
+		}
 	}
 	return llist_entry(node, struct bhq_bh, node);
 }
@@ -404,8 +430,8 @@ static bool bhq_poll_owned(struct bhq_ctx *ctx, bool discard)
 		WRITE_ONCE(ctx->max_depth, ctx->depth);
 
 	trace_bhq_poll_start(ctx, ctx->depth, 0);
-	bhq_carve_slice(ctx, &frame.slice);
-	while ((bh = bhq_slice_pop(ctx))) {
+	bhq_carve_slice(ctx, &frame);
+	while ((bh = bhq_slice_pop(ctx, &frame))) {
 		progress |= bhq_bh_dispatch(ctx, &frame, bh);
 		dequeued++;
 	}
@@ -486,7 +512,7 @@ s64 bhq_compute_timeout(struct bhq_ctx *ctx)
 	if (bhq_work_pending(ctx)) {
 		timeout = 0;
 		bhq_count(&ctx->counters->timeouts_zero);
-	} else if (!llist_empty(&ctx->pending) || !list_empty(&ctx->slices)) {
+	} else if (!llist_empty(&ctx->pending) || READ_ONCE(ctx->sliced)) {
 		timeout = BHQ_IDLE_TIMEOUT_NS;
 		bhq_count(&ctx->counters->timeouts_idle);
 	} else {

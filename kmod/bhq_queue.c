@@ -19,10 +19,11 @@
  * The non-idle flag (Paolo Bonzini's idea in his review of QEMU's
  * "util/async: make bh_aio_poll() O(1)"): a non-idle schedule sets
  * ctx->nonidle after publishing the BH, the poll clears it before carving.
- * Both sides are fully ordered (llist_add's cmpxchg / the BH's fetch_or,
- * and the xchg), so this is the store-buffering pattern: either the poll's
- * llist_del_all() sees the BH, or the scheduler's read of the flag sees
- * the cleared value and sets it again.  One more case: a non-idle schedule
+ * Both sides are fully ordered (llist_add's cmpxchg / the BH's fetch_or
+ * before the scheduler's read of the flag, the xchg of llist_del_all()
+ * after the poll's clear), so this is the store-buffering pattern: either
+ * the poll's llist_del_all() sees the BH, or the scheduler's read of the
+ * flag sees the cleared value and sets it again.  One more case: a non-idle schedule
  * that coalesces onto a BH whose idle scheduler has set PENDING but not
  * yet added it; that scheduler re-reads the BH's NONIDLE bit after its
  * llist_add() and carries it to the flag (bhq_nonidle_while_adding()).  A
@@ -129,10 +130,25 @@ static void bhq_kick(struct bhq_ctx *ctx)
  * so the plain read is the second half of the store-buffering pattern
  * with bhq_carve_slice(): reading 1 here means the carve has not cleared
  * the flag yet and will see the BH.
+ *
+ * A manual context has no thread to wake, so nobody needs to know who
+ * turned the flag on: a plain store does.  Against the carve's clear
+ * then llist_del_all() (fully ordered), our publish (fully ordered) then
+ * this store is the "R" pattern with full barriers on both sides: either
+ * the carve sees the BH, or our store comes after its clear and the flag
+ * stays on.  The thread's wakeup needs the xchg: its full barrier orders
+ * the flag before bhq_kick()'s read of ctx->poller (store buffering with
+ * the thread's release of the role, then set_current_state(), then its
+ * read of the flag).
  */
 static bool bhq_mark_nonidle(struct bhq_ctx *ctx)
 {
-	return !atomic_read(&ctx->nonidle) && !atomic_xchg(&ctx->nonidle, 1);
+	if (atomic_read(&ctx->nonidle))
+		return false;
+	if (ctx->thread)
+		return !atomic_xchg(&ctx->nonidle, 1);
+	atomic_set(&ctx->nonidle, 1);
+	return true;
 }
 
 /*

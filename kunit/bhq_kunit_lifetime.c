@@ -479,6 +479,7 @@ static void bhq_lifetime_owner_polls_while_another_task_flushes(struct kunit *te
 	KUNIT_EXPECT_NULL(test, m->ctx->innermost);
 	KUNIT_EXPECT_EQ(test, m->ctx->depth, 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&m->ctx->slices));
+	KUNIT_EXPECT_FALSE(test, m->ctx->sliced);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(m->ctx->poller), 0);
 	bhq_bh_delete(m->bh);
 	bhq_ctx_destroy(m->ctx);

@@ -20,7 +20,7 @@
  *    then bhq_kick(): READ_ONCE(ctx->poller), and wake_up_process() unless
  *    the poller is the thread.  Inline bhq_schedule().
  *  - kmod/bhq_poll.c, __bhq_poll(): bhq_poll_enter() (the thread's store
- *    of ctx->poller); bhq_carve_slice(): read the flag, atomic_xchg(flag, 0)
+ *    of ctx->poller); bhq_carve_slice(): read the flag, store 0 (plain)
  *    if it read 1, llist_del_all(), append the slice, set slices_nonidle;
  *    bhq_slice_pop(), which clears slices_nonidle with the last slice;
  *    bhq_bh_dispatch() with bhq_bh_dequeue() (atomic_fetch_andnot() of
@@ -70,7 +70,11 @@
  * bhq_compute_timeout() (it also orders the store-release of ctx->poller,
  * at the end of a poll or of the polling before the sleep, before them),
  * the value-returning atomics before the plain reads of the flag and of
- * ctx->poller.  Each atomic operation is one step (an atomic block), each
+ * ctx->poller, the carve's plain store clearing the flag before the xchg
+ * of llist_del_all() (with the schedule's publish then its read of the
+ * flag: store buffering; with its publish then its xchg of the flag:
+ * LKMM's "R" pattern, full barriers on both sides, forbidden either
+ * way).  Each atomic operation is one step (an atomic block), each
  * plain read of shared state is a step of its own; what touches only
  * poller-owned state (slices, slices_nonidle, depth) or ghosts is merged
  * with a neighbouring step.
@@ -401,17 +405,18 @@ inline bhq_carve_slice()
 		pending = 0
 	}
 #else
-	/* if (atomic_read(&ctx->nonidle)) nonidle = atomic_xchg(&ctx->nonidle, 0); */
+	/*
+	 * nonidle = atomic_read(&ctx->nonidle); if (nonidle)
+	 * atomic_set(&ctx->nonidle, 0), a plain store: only the poller
+	 * clears the flag; the xchg of llist_del_all() orders it before the
+	 * read of the list.
+	 */
 	atomic {
 		in_carve = 1;
 		nl = flag
 	}
 	if
-	:: nl ->
-		atomic {
-			nl = flag;
-			flag = 0
-		}
+	:: nl -> flag = 0
 	:: else
 	fi;
 	/*
