@@ -94,6 +94,21 @@ build_old() {
 		no_warnings "$BHQ_TOP/scripts/build.sh" "$d" W=1
 }
 
+# The build every kernel developer types, make -C $KDIR M=$PWD with nothing
+# else, on a copy of the tracked files: bhq.ko and the demo, no warning.
+build_plain() {
+	local dir=$BHQ_CACHE/build/plain-$kver
+	rm -rf "$dir" && mkdir -p "$dir" || return 1
+	(cd "$BHQ_TOP" && git ls-files 2>/dev/null || find . -type f -not -path './.git/*') |
+		(cd "$BHQ_TOP" && tar -cf - -T -) | tar -xf - -C "$dir" || return 1
+	echo "+ make -C $kdir M=$dir"
+	no_warnings make -C "$kdir" M="$dir" || return 1
+	for ko in kmod/bhq.ko demo/bhq_demo.ko; do
+		[ -f "$dir/$ko" ] || { echo "no $ko"; return 1; }
+		echo "built $ko for $(modinfo -F vermagic "$dir/$ko")"
+	done
+}
+
 # make shell, scripted: the banner and the command's output come back.
 shell_scripted() {
 	local out
@@ -104,6 +119,7 @@ shell_scripted() {
 }
 
 step build-W1 build_w1
+step build-plain build_plain
 step sparse build_sparse
 step checkpatch checkpatch
 step kernel-doc kerneldoc
