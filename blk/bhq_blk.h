@@ -95,6 +95,7 @@ struct bhq_blk_counters {
  * @double_completions: completions of a request already completed (atomic:
  *	it should never change, so it costs nothing)
  * @store_failures: page allocations that failed (the request is retried)
+ * @inject_double: test hook: this many completions are made twice
  * @debugfs: our directory in debugfs
  */
 struct bhq_blk_dev {
@@ -109,6 +110,7 @@ struct bhq_blk_dev {
 	atomic_t max_batch;
 	atomic_t double_completions;
 	atomic_t store_failures;
+	atomic_t inject_double;
 	struct dentry *debugfs;
 };
 

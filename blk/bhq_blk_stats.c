@@ -5,6 +5,10 @@
  * per-CPU counters are summed without stopping the device, so under load
  * the sums are not one snapshot (inflight may be off by the requests in
  * passage); once the device is quiet they are exact.
+ *
+ * The test hook inject_double_completions: writing N makes the next N
+ * completions complete their request a second time, which must be caught
+ * (counted in double_completions, warned once, not ended again).
  */
 
 #include <linux/atomic.h>
@@ -58,6 +62,8 @@ void bhq_blk_debugfs_init(struct bhq_blk_dev *dev)
 	dev->debugfs = debugfs_create_dir("bhq_blk", NULL);
 	debugfs_create_file("stats", 0444, dev->debugfs, dev,
 			    &bhq_blk_stats_fops);
+	debugfs_create_atomic_t("inject_double_completions", 0600,
+				dev->debugfs, &dev->inject_double);
 }
 
 /**

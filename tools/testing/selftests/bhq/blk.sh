@@ -11,10 +11,11 @@
 # several offsets with dd (O_DIRECT when it works), read it back and
 # compare, check that unwritten sectors read as zeros, run readers and
 # writers at once, check the counters (submitted == completed, inflight
-# 0, no double completion), check that rmmod is refused while a dd holds
-# the device open, run I/O while CPU 1 goes offline and online, check
-# the data and the counters again, and unload.  Fails on any kernel
-# report.
+# 0, no double completion), inject a double completion and check that it
+# is caught and does not end the request twice, check that rmmod is
+# refused while a dd holds the device open, run I/O while CPU 1 goes
+# offline and online, check the data and the counters again, and unload.
+# Fails on any kernel report.
 . "$(dirname "$0")/lib.sh"
 bhq_args "$@"
 shift "$bhq_shift"
@@ -92,7 +93,8 @@ check() {
 		fail "data read at bs=$1 skip=$2 differs from what was written"
 }
 
-# stats_ok WHEN: once quiet, every request submitted was completed once.
+# stats_ok WHEN: once quiet, every request submitted was completed once
+# (and $doubles double completions were caught: the injected ones).
 stats_ok() {
 	i=0
 	while [ "$(counter $STATS inflight)" != 0 ] && [ $i -lt 50 ]; do
@@ -106,8 +108,8 @@ stats_ok() {
 	[ "$s" -gt 0 ] || fail "$1: no request submitted"
 	[ "$s" -eq "$c" ] || fail "$1: submitted $s != completed $c"
 	[ "$(counter $STATS inflight)" -eq 0 ] || fail "$1: inflight not 0"
-	[ "$(counter $STATS double_completions)" -eq 0 ] ||
-		fail "$1: double completions"
+	[ "$(counter $STATS double_completions)" -eq "$doubles" ] ||
+		fail "$1: double completions, $doubles expected"
 }
 
 # io_loop ID BS SEEK: until $T/stop exists, write the pattern at block
@@ -159,6 +161,7 @@ test_path() {
 	[ -b $DEV ] || fail "no $DEV"
 	[ "$(counter $STATS completion)" = "$path" ] ||
 		fail "stats show completion $(counter $STATS completion)"
+	doubles=0
 
 	# Does O_DIRECT work with this dd?  Decided once, on the first path.
 	if [ -z "${direct_decided:-}" ]; then
@@ -190,6 +193,20 @@ test_path() {
 	sleep 2
 	io_stop "completion=$path"
 	stats_ok "completion=$path, after concurrent loops"
+
+	# A double completion, injected, is caught: counted, warned about,
+	# and the request is ended once (blk-mq would complain otherwise).
+	echo "<3>BHQ-EXPECTED-WARNING-BEGIN bhq_blk: an injected double completion" >/dev/kmsg
+	echo 1 >/sys/kernel/debug/bhq_blk/inject_double_completions
+	dd if=$DEV of=/dev/null bs=4096 count=1 $direct_r 2>/dev/null ||
+		fail "dd read with a double completion injected"
+	echo "<3>BHQ-EXPECTED-WARNING-END" >/dev/kmsg
+	kmsg | sed -n '/BEGIN bhq_blk: an injected/,/WARNING-END/p' |
+		grep -q "completed twice" || fail "no warning of the double completion"
+	doubles=1
+	[ "$(cat /sys/kernel/debug/bhq_blk/inject_double_completions)" -eq 0 ] ||
+		fail "the injected double completion did not happen"
+	stats_ok "completion=$path, after an injected double completion"
 
 	# An open device holds the module: rmmod must be refused while a
 	# reader keeps it open (and busy), and work once it is gone.
