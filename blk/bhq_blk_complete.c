@@ -110,8 +110,7 @@ static void bhq_blk_drain(struct bhq_blk_cpu *bc)
 	struct bhq_blk_dev *dev = bc->dev;
 	struct bhq_blk_cmd *cmd, *next;
 	struct llist_node *list;
-	unsigned int n = 0;
-	int max;
+	int n = 0, max;
 
 	/* Fully ordered (xchg); pairs with the llist_add() in bhq_blk_defer(). */
 	list = llist_del_all(&bc->done);

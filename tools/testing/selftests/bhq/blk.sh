@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # bhq_blk's test: the block device whose completions run in bhq.
 #
-#	blk.sh [-m DIR] [PATH...]
+#	blk.sh [-m DIR] [PATH[,PARAM=VALUE...]...]
 #
 # First every bad parameter (each out-of-range value, a bad completion
 # string) must refuse the load with a message that names the parameter.
-# Then for each completion path (bhq softirq wq kworker inline, or the
-# PATHs given): load bhq_blk memory-backed, write a random pattern at
+# Then for each completion path (bhq, softirq with a queue per CPU and
+# with one queue, wq, kworker, inline; or the PATHs given, each with
+# more parameters after commas): load bhq_blk memory-backed, write a random pattern at
 # several offsets with dd (O_DIRECT when it works), read it back and
 # compare, check that unwritten sectors read as zeros, run readers and
 # writers at once, check the counters (submitted == completed, inflight
@@ -22,7 +23,10 @@ shift "$bhq_shift"
 kmsg_mark
 bhq_unload_all
 
-paths=${*:-"bhq softirq wq kworker inline"}
+# softirq with one hardware queue: blk-mq completes in BLOCK_SOFTIRQ
+# (or by IPI on the submitting CPU); with a queue per CPU it calls our
+# .complete at once, in queue_rq.
+paths=${*:-"bhq softirq softirq,hw_queues=1 wq kworker inline"}
 DEV=/dev/bhqblk0
 STATS=/sys/kernel/debug/bhq_blk/stats
 T=/tmp/bhq_blk
@@ -142,7 +146,7 @@ io_start() {
 io_stop() {
 	touch $T/stop
 	wait $p1 $p2 $p3
-	for f in $T/bad.*; do
+	for f in "$T"/bad.*; do
 		[ -e "$f" ] && fail "$1: I/O loop ${f#"$T"/bad.}: $(cat "$f")"
 	done
 	rm -f $T/stop
@@ -153,11 +157,27 @@ hotplug_ok() {
 	[ -w $CPU1 ] && [ "$(cat $CPU1)" = 1 ]
 }
 
+# kworker_bound: the kthread_worker of CPU 1 is bound to CPU 1 again.
+kworker_bound() {
+	for f in /proc/[0-9]*/comm; do
+		[ "$(cat "$f" 2>/dev/null)" = bhq_blk/1 ] || continue
+		st=${f%/comm}/status
+		cpus=$(awk '$1 == "Cpus_allowed_list:" { print $2 }' "$st")
+		echo "bhq_blk/1 may run on CPUs $cpus"
+		[ "$cpus" = 1 ] || fail "the worker of CPU 1 is not bound to it after hotplug"
+		return 0
+	done
+	fail "no kthread_worker bhq_blk/1"
+}
+
 test_path() {
-	path=$1
-	echo "=== completion=$path"
-	bhq_insmod bhq_blk memory_backed=1 size_mb=64 completion="$path" ||
-		fail "insmod bhq_blk completion=$path"
+	path=${1%%,*}
+	params=
+	[ "$path" = "$1" ] || params=$(echo "${1#*,}" | tr , ' ')
+	echo "=== completion=$path $params"
+	# shellcheck disable=SC2086
+	bhq_insmod bhq_blk memory_backed=1 size_mb=64 completion="$path" $params ||
+		fail "insmod bhq_blk completion=$path $params"
 	[ -b $DEV ] || fail "no $DEV"
 	[ "$(counter $STATS completion)" = "$path" ] ||
 		fail "stats show completion $(counter $STATS completion)"
@@ -238,6 +258,7 @@ test_path() {
 		check 4096 2048
 		check 512 40961
 		stats_ok "completion=$path, after CPU hotplug"
+		[ "$path" != kworker ] || kworker_bound
 	else
 		echo "CPU 1 cannot go offline: no hotplug part"
 	fi
