@@ -7,16 +7,16 @@
 # First every bad parameter (each out-of-range value, a bad completion
 # string) must refuse the load with a message that names the parameter.
 # Then for each completion path (bhq, softirq with a queue per CPU and
-# with one queue, wq, kworker, inline; or the PATHs given, each with
-# more parameters after commas): load bhq_blk memory-backed, write a random pattern at
-# several offsets with dd (O_DIRECT when it works), read it back and
+# with one queue, wq, kworker, inline; or the PATHs given, each with more
+# parameters after commas): load bhq_blk memory-backed, write a pattern
+# at several offsets with dd (O_DIRECT when it works), read it back and
 # compare, check that unwritten sectors read as zeros, run readers and
 # writers at once, check the counters (submitted == completed, inflight
 # 0, no double completion), inject a double completion and check that it
 # is caught and does not end the request twice, check that rmmod is
 # refused while a dd holds the device open, run I/O while CPU 1 goes
-# offline and online, check the data and the counters again, and unload.
-# Fails on any kernel report.
+# offline and online, check the data and the counters again, and unload
+# right after buffered I/O.  Fails on any kernel report.
 . "$(dirname "$0")/lib.sh"
 bhq_args "$@"
 shift "$bhq_shift"
@@ -68,9 +68,21 @@ bad_param memory_backed memory_backed=2
 bad_param completion completion=bogus
 bad_param completion completion=
 
-# The pattern: 256 KiB of random data, and zeros to compare holes with.
-dd if=/dev/urandom of=$T/pattern bs=4096 count=64 2>/dev/null ||
-	fail "cannot make the pattern"
+# pattern BS SEEK: the file of the 256 KiB written at block SEEK of BS
+# bytes: 32768 lines of 7 digits, counting up from 1000000 plus the
+# sector, so that data found at the wrong place, or from another write,
+# differs.  Not from /dev/urandom: under TCG, reading it while the
+# kernel patches its crng_ready() static branch (about 5 s after boot)
+# has hit a stale int3 in urandom_read_iter(), an oops unrelated to us.
+pattern() {
+	f=$T/pattern.$1.$2
+	if [ ! -e "$f" ]; then
+		first=$((1000000 + $1 * $2 / 512))
+		seq $first $((first + 32767)) >"$f"
+	fi
+	echo "$f"
+}
+# Zeros, to compare holes with.
 dd if=/dev/zero of=$T/zeros bs=4096 count=64 2>/dev/null
 
 # O_DIRECT, unless this dd or kernel refuses it (then plain I/O, with
@@ -81,19 +93,19 @@ direct_r=iflag=direct
 # put BS SEEK: write the pattern at block SEEK of BS bytes.  The device
 # is 64 MiB; the writes here and the loops below do not overlap.
 put() {
-	dd if=$T/pattern of=$DEV bs="$1" seek="$2" count=$((262144 / $1)) \
-		$direct_w conv=fsync 2>$T/dd.err ||
+	dd if="$(pattern "$1" "$2")" of=$DEV bs="$1" seek="$2" \
+		count=$((262144 / $1)) $direct_w conv=fsync 2>$T/dd.err ||
 		{ cat $T/dd.err; fail "dd write bs=$1 seek=$2"; }
 }
 
 # check BS SKIP [FILE]: read 256 KiB at block SKIP and compare with FILE
-# (the pattern by default).
+# (by default the pattern that put wrote there).
 check() {
 	[ -n "$direct_r" ] || echo 3 >/proc/sys/vm/drop_caches
 	dd if=$DEV of=$T/back bs="$1" skip="$2" count=$((262144 / $1)) \
 		$direct_r 2>$T/dd.err ||
 		{ cat $T/dd.err; fail "dd read bs=$1 skip=$2"; }
-	cmp "${3:-$T/pattern}" $T/back ||
+	cmp "${3:-$(pattern "$1" "$2")}" $T/back ||
 		fail "data read at bs=$1 skip=$2 differs from what was written"
 }
 
@@ -119,14 +131,15 @@ stats_ok() {
 # io_loop ID BS SEEK: until $T/stop exists, write the pattern at block
 # SEEK and read it back; a mismatch leaves $T/bad.ID.
 io_loop() {
+	pat=$(pattern "$2" "$3")
 	while [ ! -e $T/stop ]; do
-		dd if=$T/pattern of=$DEV bs="$2" seek="$3" \
+		dd if="$pat" of=$DEV bs="$2" seek="$3" \
 			count=$((262144 / $2)) $direct_w 2>/dev/null ||
 			{ echo "write failed" >$T/bad."$1"; return; }
 		dd if=$DEV of=$T/back."$1" bs="$2" skip="$3" \
 			count=$((262144 / $2)) $direct_r 2>/dev/null ||
 			{ echo "read failed" >$T/bad."$1"; return; }
-		cmp -s $T/pattern $T/back."$1" ||
+		cmp -s "$pat" $T/back."$1" ||
 			{ echo "data differs" >$T/bad."$1"; return; }
 	done
 }
@@ -186,7 +199,7 @@ test_path() {
 	# Does O_DIRECT work with this dd?  Decided once, on the first path.
 	if [ -z "${direct_decided:-}" ]; then
 		direct_decided=1
-		if ! dd if=$T/pattern of=$DEV bs=4096 count=1 oflag=direct 2>/dev/null ||
+		if ! dd if=$T/zeros of=$DEV bs=4096 count=1 oflag=direct 2>/dev/null ||
 		   ! dd if=$DEV of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null; then
 			echo "dd cannot do O_DIRECT here: plain I/O, caches dropped"
 			direct_w=
@@ -263,7 +276,14 @@ test_path() {
 		echo "CPU 1 cannot go offline: no hotplug part"
 	fi
 
-	echo "+ rmmod bhq_blk"
+	# Unload right after buffered I/O: the last close writes the dirty
+	# pages back, and a read leaves readahead that may still be in
+	# flight; del_gendisk() must wait for both, through our completions.
+	dd if="$(pattern 4096 8192)" of=$DEV bs=4096 seek=8192 2>/dev/null ||
+		fail "buffered dd write"
+	dd if=$DEV of=/dev/null bs=4096 skip=9000 count=1 2>/dev/null ||
+		fail "buffered dd read"
+	echo "+ rmmod bhq_blk  (right after buffered I/O)"
 	rmmod bhq_blk || fail "rmmod bhq_blk (completion=$path)"
 	[ -e $DEV ] && fail "$DEV still there after rmmod"
 	kernel_clean
