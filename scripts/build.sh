@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build bhq.ko and the modules that use it (demo, bench, torture) out of tree against $1 (a KDIR), in a copy
+# Build bhq.ko and the modules that use it (demo, bench, torture, blk) out of tree against $1 (a KDIR), in a copy
 # of the sources under the cache so that the work tree stays clean and
 # builds for several kernels do not mix.  Extra make arguments follow
 # (W=1, C=2).  Prints the build directory on the last line.

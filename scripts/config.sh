@@ -18,7 +18,7 @@ BHQ_PKG_SOURCE="linux-source-$BHQ_KSERIES"
 
 # The modules an out-of-tree build makes: directory and Kbuild symbol.  The
 # KUnit suite (kunit/) needs CONFIG_KUNIT, which Debian's kernels lack.
-BHQ_MODULE_DIRS="kmod:CONFIG_BHQ demo:CONFIG_BHQ_DEMO bench:CONFIG_BHQ_BENCH torture:CONFIG_BHQ_TORTURE"
+BHQ_MODULE_DIRS="kmod:CONFIG_BHQ demo:CONFIG_BHQ_DEMO bench:CONFIG_BHQ_BENCH torture:CONFIG_BHQ_TORTURE blk:CONFIG_BHQ_BLK"
 
 # Everything downloaded or built lives here (kernel trees, build dirs,
 # guest images), so that a second run is incremental.

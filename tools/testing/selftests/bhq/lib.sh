@@ -78,7 +78,7 @@ bhq_loaded() {
 # bhq_unload_all: unload bhq and every module of this project that uses
 # it, for a test that must load bhq itself.
 bhq_unload_all() {
-	for m in bhq_demo bhq_bench bhq_torture bhq_kunit bhq_kunit_lifetime \
+	for m in bhq_blk bhq_demo bhq_bench bhq_torture bhq_kunit bhq_kunit_lifetime \
 		bhq_kunit_polling \
 		bhq_kunit_hotplug bhq_kunit_misuse bhq; do
 		if bhq_loaded $m; then
