@@ -18,9 +18,11 @@ BHQ_PKGS_ROOTFS="mmdebstrap"
 
 # The Debian root of `scripts/guest.sh --debian` (scripts/lib-guest.sh
 # debian_rootfs): the suite and what it holds besides the apt variant.
-# The cache key is made from these, so changing them builds it anew.
+# The cache key is made from these, so changing them builds it anew
+# (BHQ_DEBIAN_PKGS="$BHQ_DEBIAN_PKGS linux-perf" in the environment adds
+# a package for a session).
 BHQ_DEBIAN_SUITE=bookworm
-BHQ_DEBIAN_PKGS="busybox kmod procps fio bpftrace trace-cmd"
+BHQ_DEBIAN_PKGS=${BHQ_DEBIAN_PKGS:-"busybox kmod procps fio bpftrace trace-cmd"}
 BHQ_PKG_SOURCE="linux-source-$BHQ_KSERIES"
 
 # The modules an out-of-tree build makes: directory and Kbuild symbol.  The

@@ -25,6 +25,7 @@ BHQ_TOOLS=$BHQ_TOP/tools/bhq
 # the tree with our files would cost more at every boot than a copy.
 # Our archive must not hold /bin: a directory there would replace the
 # tree's /bin -> usr/bin link.
+# shellcheck disable=SC2034 # guest_initrd is the callers' to read
 guest_initramfs() {
 	local base=
 	if [ "$1" = --base ]; then
