@@ -11,6 +11,8 @@
 #                   lockdep, KASAN, kmemleak / KCSAN
 #   make shell      boot the test kernel with bhq loaded and get its shell;
 #                   CMD='...' runs a command there instead
+#   make tools-check   tools/bhq (bhqstat, bhq_latency.bt) and trace-cmd
+#                   checked in the test kernel booted on a Debian root
 #   make torture    the torture test under QEMU: CPU hotplug, 50 load/unload
 #                   cycles; TORTURE_SECONDS=N runs longer
 #   make torture-debug   the same on the SMP debug kernel
@@ -28,7 +30,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 export KSRC KVER BHQ_CACHE CMD
 
-.PHONY: all modules run check kunit kunit-qemu kunit-kcsan torture torture-debug faults-debug bench shell htmldocs dkms-install dkms-remove clean help
+.PHONY: all modules run check kunit kunit-qemu kunit-kcsan torture torture-debug faults-debug bench shell tools-check htmldocs dkms-install dkms-remove clean help
 
 all: modules
 
@@ -68,6 +70,9 @@ bench:
 shell:
 	@scripts/guest.sh --shell
 
+tools-check:
+	@scripts/guest.sh --debian --test tools
+
 htmldocs:
 	@scripts/htmldocs.sh
 
@@ -81,4 +86,4 @@ clean:
 	rm -rf kmod/*.ko demo/*.ko Documentation/output
 
 help:
-	@sed -n '3,26p' Makefile
+	@sed -n '3,28p' Makefile

@@ -14,6 +14,15 @@ BHQ_FLAVOUR=cloud-amd64
 BHQ_PKGS_BUILD="build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils python3"
 BHQ_PKGS_CHECK="sparse python3-sphinx dkms spin"
 BHQ_PKGS_GUEST="qemu-system-x86 busybox-static"
+BHQ_PKGS_ROOTFS="mmdebstrap"
+
+# The Debian root of `scripts/guest.sh --debian` (scripts/lib-guest.sh
+# debian_rootfs): the suite and what it holds besides the apt variant.
+# The cache key is made from these, so changing them builds it anew
+# (BHQ_DEBIAN_PKGS="$BHQ_DEBIAN_PKGS linux-perf" in the environment adds
+# a package for a session).
+BHQ_DEBIAN_SUITE=bookworm
+BHQ_DEBIAN_PKGS=${BHQ_DEBIAN_PKGS:-"busybox kmod procps fio bpftrace trace-cmd"}
 BHQ_PKG_SOURCE="linux-source-$BHQ_KSERIES"
 
 # The modules an out-of-tree build makes: directory and Kbuild symbol.  The
@@ -31,4 +40,6 @@ BHQ_JOB=${BHQ_JOB:-main}
 # Guest settings for `make run`: TCG only (KVM guests crash on these hosts).
 BHQ_QEMU_CPUS=${BHQ_QEMU_CPUS:-2}
 BHQ_QEMU_MEM=${BHQ_QEMU_MEM:-1024}
+# The Debian root unpacks into the guest's RAM: 1 GiB is not enough.
+BHQ_QEMU_MEM_DEBIAN=${BHQ_QEMU_MEM_DEBIAN:-2048}
 BHQ_QEMU_TIMEOUT=${BHQ_QEMU_TIMEOUT:-300}

@@ -4,7 +4,7 @@
 # every module this project builds and the selftests, and run a selftest
 # (or a shell) in it.
 #
-#   scripts/guest.sh [--cpus N] [--add FILE]... [--test NAME [-- ARG...] | --shell [--cmd CMD]]
+#   scripts/guest.sh [--debian] [--cpus N] [--add FILE]... [--test NAME [-- ARG...] | --shell [--cmd CMD]]
 #
 # KVER picks the kernel (a release or a series, default the newest 6.12).
 # The guest's /init mounts proc, sys, dev, debugfs and tracefs, runs
@@ -15,7 +15,11 @@
 # printed.  --add puts a file in the guest's /.  --shell loads bhq and
 # gives the guest's shell to this terminal; with --cmd it runs CMD in
 # that shell instead, non-interactively (CMD in the environment does the
-# same).
+# same).  --debian boots the same kernel the same way on a Debian root
+# with a real userland (fio, bpftrace, trace-cmd, kmod, procps: see
+# BHQ_DEBIAN_PKGS in config.sh) instead of busybox alone: the root is
+# built with mmdebstrap once into the cache, and the guest gets
+# BHQ_QEMU_MEM_DEBIAN MiB.
 . "$(dirname "$0")/lib.sh"
 . "$BHQ_TOP/scripts/lib-guest.sh"
 
@@ -24,8 +28,10 @@ test=smoke
 shell=
 cmd=${CMD:-}
 adds=()
+debian=
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--debian) debian=1; shift ;;
 	--cpus) cpus=$2; shift 2 ;;
 	--add) adds+=("$2"); shift 2 ;;
 	--test) test=$2; shift 2 ;;
@@ -53,20 +59,28 @@ blog=$BHQ_CACHE/build-$BHQ_JOB-$kver.log
 run_logged "$blog" "$BHQ_TOP/scripts/build.sh" "$kdir" W=1
 out=$(tail -n 1 "$blog")
 
+base=()
 dir=$BHQ_CACHE/guest/$BHQ_JOB-$kver
+if [ -n "$debian" ]; then
+	rootfs=$(debian_rootfs)
+	base=(--base "$rootfs")
+	dir=$dir-debian
+	BHQ_QEMU_MEM=$BHQ_QEMU_MEM_DEBIAN
+	say "Debian root: $rootfs ($(du -h "$rootfs" | cut -f1)); guest memory $BHQ_QEMU_MEM MiB"
+fi
 mkdir -p "$dir"
 rm -f "$dir/cmd.sh"
 [ -z "$cmd" ] || printf '%s\n' "$cmd" >"$dir/cmd.sh"
 say "making the initramfs"
-guest_initramfs "$dir" "$out" "$run" "${adds[@]}" ${cmd:+"$dir/cmd.sh"}
+guest_initramfs "${base[@]}" "$dir" "$out" "$run" "${adds[@]}" ${cmd:+"$dir/cmd.sh"}
 
 if [ -n "$shell" ] && [ -z "$cmd" ]; then
 	# Interactive: the guest's console is this terminal.
 	say "booting Linux $kver with a shell on this terminal (exit it to power off)"
-	guest_qemu "$vmlinuz" "$dir/initrd.gz" "$cpus" quiet
+	guest_qemu "$vmlinuz" "$guest_initrd" "$cpus" quiet
 	"${guest_qemu_cmd[@]}"
 	exit 0
 fi
 log=$dir/console.log
 say "booting Linux $kver: qemu-system-x86_64 -accel tcg -smp $cpus (console log: $log)"
-guest_boot "$vmlinuz" "$dir/initrd.gz" "$cpus" "$log" quiet
+guest_boot "$vmlinuz" "$guest_initrd" "$cpus" "$log" quiet

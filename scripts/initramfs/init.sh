@@ -1,11 +1,20 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
-# /init of the test guest (scripts/lib-guest.sh makes the initramfs):
+# /init of the test guest (scripts/lib-guest.sh makes the initramfs),
+# busybox's or Debian's (scripts/guest.sh --debian):
 # mount the usual file systems, run /run.sh (the command scripts/guest.sh
 # was given, usually a selftest from /selftests with the modules in
 # /modules), print its exit status and power off.
-/bin/busybox --install -s /bin
-export PATH=/bin
+if [ -f /etc/debian_version ]; then
+	# The Debian root of scripts/guest.sh --debian: its programs first,
+	# busybox's applets for what it lacks (reboot, cttyhack).
+	mkdir -p /busybox
+	/bin/busybox --install -s /busybox
+	export PATH=/usr/sbin:/usr/bin:/busybox
+else
+	/bin/busybox --install -s /bin
+	export PATH=/bin
+fi
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
