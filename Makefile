@@ -20,6 +20,8 @@
 #                   fail_page_alloc on the SMP debug kernel
 #   make bench      every benchmark in one boot of the test kernel:
 #                   bench/results, table printed (minutes)
+#   make fio        fio on bhq_blk's completion paths and null_blk in the
+#                   test kernel booted on a Debian root: bench/results
 #   make htmldocs   render Documentation/ with Sphinx and kernel-doc
 #   make dkms-install / dkms-remove   register bhq with DKMS for KVER
 #
@@ -30,7 +32,7 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 export KSRC KVER BHQ_CACHE CMD
 
-.PHONY: all modules run check kunit kunit-qemu kunit-kcsan torture torture-debug faults-debug bench shell tools-check htmldocs dkms-install dkms-remove clean help
+.PHONY: all modules run check kunit kunit-qemu kunit-kcsan torture torture-debug faults-debug bench fio shell tools-check htmldocs dkms-install dkms-remove clean help
 
 all: modules
 
@@ -67,6 +69,9 @@ faults-debug:
 bench:
 	@scripts/bench.sh
 
+fio:
+	@scripts/fio.sh
+
 shell:
 	@scripts/guest.sh --shell
 
@@ -86,4 +91,4 @@ clean:
 	rm -rf kmod/*.ko demo/*.ko Documentation/output
 
 help:
-	@sed -n '3,28p' Makefile
+	@sed -n '3,30p' Makefile
