@@ -36,10 +36,8 @@ done
 if [ "$quick" = 1 ]; then
 	out=${out:-$BHQ_CACHE/fio-quick}
 	args=(FIO_SECONDS=1 FIO_JOBS=1 FIO_VERIFY_SECONDS=5 "${args[@]}")
-	export BHQ_JOB=${BHQ_JOB}-fio-quick
 else
 	out=${out:-$BHQ_TOP/bench/results}
-	export BHQ_JOB=${BHQ_JOB}-fio
 fi
 mkdir -p "$out"
 
