@@ -65,7 +65,9 @@ export BHQ_QEMU_TIMEOUT=${BHQ_QEMU_TIMEOUT:-1200}
 cpus=$(nproc)
 [ "$cpus" -le 2 ] || cpus=2
 say "fio on $kver with $cpus vCPUs: ${args[*]:-the defaults of tools/testing/selftests/bhq/fio.sh}"
-log=$out/fio-guest.log
+# The guest's log (and the plot's data) stay in the cache.
+log=$BHQ_CACHE/fio-$(basename "$out")/guest.log
+mkdir -p "$(dirname "$log")"
 start=$SECONDS
 rc=0
 "$BHQ_TOP/scripts/guest.sh" --debian --cpus "$cpus" "${adds[@]}" --test fio -- "${args[@]}" |

@@ -144,20 +144,21 @@ def write_rst(path, lines, verify, tg):
         f.write("\n.. image:: ../bench/results/fio.png\n")
 
 
-def plot(out, by, configs, paths):
-    dat = os.path.join(out, "fio.dat")
+def plot(out, work, by, configs, paths):
+    dat = os.path.join(work, "fio.dat")
     with open(dat, "w") as f:
         f.write("path " + " ".join("qd%d/%dj" % c for c in configs) + "\n")
         for p in paths:
             f.write("%s %s\n" % (p, " ".join(
                 by[(p,) + c]["iops"] if (p,) + c in by else "0" for c in configs)))
     gp = (
-        "set terminal pngcairo size 1000,500\n"
+        "set terminal pngcairo size 1000,500 noenhanced\n"
         "set output '%s'\n"
         "set title 'fio 4 KiB random reads: IOPS per completion path (one boot, TCG)'\n"
         "set style data histograms\nset style histogram clustered gap 1\n"
         "set style fill solid 0.8 border -1\nset ylabel 'IOPS'\n"
-        "set xtics rotate by -30\nset key top right\nset grid ytics\n"
+        "set xtics rotate by -30\nset key outside right top\n"
+        "set grid ytics\nset yrange [0:*]\n"
         "plot %s\n" % (
             os.path.join(out, "fio.png"),
             ", ".join("'%s' using %d:xtic(1) title columnheader"
@@ -190,7 +191,7 @@ def main():
     print("\n".join(text))
     write_csv(os.path.join(out, "fio.csv"), runs)
     write_rst(os.path.join(out, "fio.rst"), lines, verify, tg)
-    plot(out, by, configs, paths)
+    plot(out, os.path.dirname(os.path.abspath(log)), by, configs, paths)
     if verify and verify.get("errors") != "0":
         sys.exit("fio_report: verify found errors")
     if quick:
