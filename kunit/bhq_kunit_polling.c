@@ -219,6 +219,27 @@ static bool pt_repoll(struct kunit *test, struct bhq_ctx *ctx,
 }
 
 /*
+ * Keep the test and @ctx's thread on different CPUs: each wakeup of the
+ * test (its usleep_range() while it waits) on the polling thread's CPU
+ * ends the thread's polling (need_resched()), even held.  The test stays
+ * on CPU 0; a threaded context's thread goes to the next online CPU (a
+ * per-CPU context's is bound to its CPU, which the cases pick other than
+ * 0).  KUnit runs each case in a thread of its own: nothing to restore.
+ */
+static void pt_apart(struct kunit *test, struct bhq_ctx *ctx)
+{
+	unsigned int other = cpumask_next(0, cpu_online_mask);
+
+	KUNIT_ASSERT_LT(test, other, nr_cpu_ids);
+	KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(current, cpumask_of(0)), 0);
+	if (ctx->cpu < 0)
+		KUNIT_ASSERT_EQ(test, set_cpus_allowed_ptr(ctx->thread,
+							   cpumask_of(other)), 0);
+	else
+		KUNIT_ASSERT_NE(test, ctx->cpu, 0);
+}
+
+/*
  * Make @ctx's thread poll and keep polling: a window, the spin hold, and a
  * BH to end its sleep.  True once it polls (it holds the poll role outside
  * any poll).
@@ -226,6 +247,7 @@ static bool pt_repoll(struct kunit *test, struct bhq_ctx *ctx,
 static bool pt_hold_polling(struct kunit *test, struct bhq_ctx *ctx,
 			    struct pt_count *c, unsigned int *extra)
 {
+	pt_apart(test, ctx);
 	KUNIT_EXPECT_EQ(test, bhq_ctx_set_polling(ctx, BHQ_POLL_MAX_NS_LIMIT, 0, 0), 0);
 	bhq_debug_hold_spin(true);
 	/* The thread sleeps and the window is held: nobody else writes it. */
