@@ -142,6 +142,7 @@ struct lt_returning {
 	struct bhq_ctx *ctx;
 	struct bhq_bh *bh;
 	bool idle;
+	struct completion gate_up;	/* the gate runs: it waits for the BH */
 	struct completion ran;
 	struct completion scheduled;	/* the schedule call returned */
 	struct completion destroyed;	/* bhq_ctx_destroy() returned */
@@ -151,6 +152,7 @@ static void lt_gate_fn(void *opaque)
 {
 	struct lt_returning *r = opaque;
 
+	complete(&r->gate_up);
 	if (!lt_wait_pending(r->ctx))
 		return;
 	bhq_poll(r->ctx);
@@ -184,6 +186,7 @@ static void lt_returning_init(struct kunit *test, struct lt_returning *r,
 {
 	unsigned int cpu;
 
+	init_completion(&r->gate_up);
 	init_completion(&r->ran);
 	init_completion(&r->scheduled);
 	init_completion(&r->destroyed);
@@ -207,6 +210,14 @@ static struct task_struct *lt_returning_start(struct kunit *test,
 					cpu_online_mask);
 	struct task_struct *t;
 
+	/*
+	 * The gate must be waiting before the BH is published: a poll that
+	 * carved the gate and the BH together would leave the gate waiting
+	 * for a pending list that stays empty, for LT_WAIT, and the BH would
+	 * run only after the hold expired (seen on the debug kernel).
+	 */
+	KUNIT_ASSERT_GT(test,
+			wait_for_completion_timeout(&r->gate_up, LT_WAIT), 0);
 	t = kthread_create(lt_scheduler_thread, r, "bhq-lt-sched");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
 	kthread_bind(t, cpu);
