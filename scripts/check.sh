@@ -132,7 +132,7 @@ step bench-quick "$BHQ_TOP/scripts/bench.sh" --quick
 step tracepoints "$BHQ_TOP/scripts/guest.sh" --test trace
 step shell shell_scripted
 step blk "$BHQ_TOP/scripts/guest.sh" --test blk
-step tools-debian "$BHQ_TOP/scripts/guest.sh" --debian --test tools
+step tools-debian env BHQ_QEMU_TIMEOUT=600 "$BHQ_TOP/scripts/guest.sh" --debian --test tools
 step fio-quick "$BHQ_TOP/scripts/fio.sh" --quick
 step kunit-qemu "$BHQ_TOP/scripts/kunit.sh" qemu
 step kunit-kcsan "$BHQ_TOP/scripts/kunit.sh" kcsan
