@@ -8,7 +8,9 @@
  * Every figure is ns per operation of a loop of that operation, loop
  * overhead included (the "loop" row is the empty loop): in each
  * repetition, the fastest of PROF_CHUNKS chunks of the loop, as a slower
- * chunk is one that something else interrupted.
+ * chunk is one that something else interrupted.  The batch rows are ns
+ * per item of batches of PROF_BATCH: PROF_BATCH items queued, then one
+ * dequeue of them all (the floor) or one poll (bhq's manual context).
  */
 
 #include <linux/atomic.h>
@@ -44,11 +46,16 @@ enum {
 	PROF_BHQ_POLL_EMPTY,
 	PROF_BHQ_SCHED_POLL,
 	PROF_BHQ_TIMEOUT,
+	PROF_FLOOR_BATCH,
+	PROF_BHQ_BATCH,
 	PROF_NR,
 };
 
 /* Each repetition runs the loop in this many chunks. */
 #define PROF_CHUNKS	20
+/* Items per batch of the batch rows. */
+#define PROF_BATCH	16
+static_assert(PROF_BATCH == 16, "the batch rows' names say 16");
 
 static const char *const prof_names[] = {
 	[PROF_LOOP]			= "loop",
@@ -67,6 +74,8 @@ static const char *const prof_names[] = {
 	[PROF_BHQ_POLL_EMPTY]		= "bhq_poll_nothing_pending",
 	[PROF_BHQ_SCHED_POLL]		= "bhq_schedule_then_poll",
 	[PROF_BHQ_TIMEOUT]		= "bhq_compute_timeout",
+	[PROF_FLOOR_BATCH]		= "llist_floor_batch16_per_item",
+	[PROF_BHQ_BATCH]		= "bhq_batch16_per_bh",
 };
 
 static_assert(ARRAY_SIZE(prof_names) == PROF_NR);
@@ -79,8 +88,10 @@ static_assert(ARRAY_SIZE(prof_names) == PROF_NR);
  * @indirect_fn: an indirect call target, read through READ_ONCE()
  * @floor: llist_floor's list
  * @node: llist_floor's one node
+ * @nodes: llist_floor's nodes for the batch row
  * @ctx: a bhq manual context
  * @bh: its BH
+ * @bhs: its BHs for the batch row
  * @ran: callbacks run
  */
 struct prof_state {
@@ -90,8 +101,10 @@ struct prof_state {
 	void (*indirect_fn)(struct prof_state *st);
 	struct llist_head floor;
 	struct llist_node node;
+	struct llist_node nodes[PROF_BATCH];
 	struct bhq_ctx *ctx;
 	struct bhq_bh *bh;
+	struct bhq_bh *bhs[PROF_BATCH];
 	unsigned long ran;
 };
 
@@ -138,6 +151,29 @@ static void prof_floor(struct prof_state *st)
 		prof_indirect(st);
 }
 
+/* PROF_BATCH nodes in, then out in one go, one indirect call each. */
+static void prof_floor_batch(struct prof_state *st)
+{
+	struct llist_node *node, *next;
+	unsigned int i;
+
+	for (i = 0; i < PROF_BATCH; i++)
+		llist_add(&st->nodes[i], &st->floor);
+	node = llist_reverse_order(llist_del_all(&st->floor));
+	llist_for_each_safe(node, next, node)
+		prof_indirect(st);
+}
+
+/* PROF_BATCH BHs scheduled, then one poll that runs them all. */
+static void prof_bhq_batch(struct prof_state *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < PROF_BATCH; i++)
+		bhq_bh_schedule(st->bhs[i]);
+	bhq_poll(st->ctx);
+}
+
 static u64 prof_measure(struct prof_state *st, unsigned int op, unsigned int n)
 {
 	unsigned long flags;
@@ -181,6 +217,11 @@ static u64 prof_measure(struct prof_state *st, unsigned int op, unsigned int n)
 		return PROF_TIME(n, bhq_bh_schedule(st->bh); bhq_poll(st->ctx));
 	case PROF_BHQ_TIMEOUT:
 		return PROF_TIME(n, sink += bhq_compute_timeout(st->ctx));
+	case PROF_FLOOR_BATCH:
+		/* n items, so that the caller's division gives ns per item. */
+		return PROF_TIME(n / PROF_BATCH, prof_floor_batch(st));
+	case PROF_BHQ_BATCH:
+		return PROF_TIME(n / PROF_BATCH, prof_bhq_batch(st));
 	}
 	return sink;
 }
@@ -192,7 +233,8 @@ static u64 prof_measure(struct prof_state *st, unsigned int op, unsigned int n)
  */
 int bench_profile(void)
 {
-	unsigned int n = bench_cfg.quick ? 2000 : 100000;
+	/* Chunks of a whole number of batches. */
+	unsigned int n = bench_cfg.quick ? 3200 : 102400;
 	unsigned int reps = bench_cfg.reps, r, op, c;
 	struct prof_state st = { .indirect_fn = prof_call_target };
 	int err = 0;
@@ -208,6 +250,11 @@ int bench_profile(void)
 		st.ctx = NULL;
 	} else {
 		st.bh = bhq_bh_new(st.ctx, prof_bh_fn, &st);
+		for (c = 0; c < PROF_BATCH; c++) {
+			st.bhs[c] = bhq_bh_new(st.ctx, prof_bh_fn, &st);
+			if (!st.bhs[c])
+				err = -ENOMEM;
+		}
 	}
 	if (!err && (!v || !st.pcpu_counter || !st.bh))
 		err = -ENOMEM;
@@ -229,6 +276,8 @@ int bench_profile(void)
 		bench_emit_reps("profile", prof_names[op], "-", "cost", &v[op * reps], "ns");
 
 	bhq_bh_delete(st.bh);
+	for (c = 0; c < PROF_BATCH; c++)
+		bhq_bh_delete(st.bhs[c]);
 	bhq_ctx_destroy(st.ctx);
 	free_percpu(st.pcpu_counter);
 	kfree(v);

@@ -71,7 +71,8 @@ CX = [("poll", "bhq"), ("poll", "qemu2019_model"), ("timeout_nonidle", "bhq"),
 PROFILE = ["loop", "this_cpu_inc", "atomic_inc", "atomic_xchg", "atomic_cmpxchg",
            "atomic_fetch_or", "smp_mb", "local_irq_save_restore", "raw_spin_lock_irqsave_unlock",
            "indirect_call", "ktime_get_ns", "llist_floor_add_del_call", "bhq_schedule_pending_bh",
-           "bhq_poll_nothing_pending", "bhq_schedule_then_poll", "bhq_compute_timeout"]
+           "bhq_poll_nothing_pending", "bhq_schedule_then_poll", "bhq_compute_timeout",
+           "llist_floor_batch16_per_item", "bhq_batch16_per_bh"]
 STRUCTS = ["bhq_bh", "work_struct", "kthread_work", "irq_work", "tasklet_struct"]
 CTXMEM = ["struct", "kmalloc", "percpu", "stack", "task_struct", "total"]
 # The values of N of the complexity benchmark, up to the run's max_n.
@@ -612,9 +613,18 @@ def memory_sections(run):
 
 def profile_section(run):
     body = [[p, run.fig(("profile", p, "-", "cost"))] for p in PROFILE]
+
+    def cost(p):
+        return run.med(("profile", p, "-", "cost"))
+
     return section("6. Profile: ns per operation on this machine",
                    ["A loop of the operation, loop overhead included; each repetition the "
-                    "fastest of 20 chunks."], ["operation", "ns"], body)
+                    "fastest of 20 chunks.  The batch rows: per item of batches of 16 "
+                    "queued, then dequeued at once (the floor) or polled once (bhq, a manual "
+                    "context)."], ["operation", "ns"], body,
+                   ["bhq against the floor: one schedule+poll %s, in batches of 16 %s per item."
+                    % (rx(ratio(cost("bhq_schedule_then_poll"), cost("llist_floor_add_del_call"))),
+                       rx(ratio(cost("bhq_batch16_per_bh"), cost("llist_floor_batch16_per_item"))))])
 
 
 def targets(run):

@@ -70,10 +70,10 @@
  *     ran cannot tell whether the owner is already waiting inside
  *     bhq_poll() or only about to call it).
  *
- * Lifetimes behind (1) and (2): schedules run under rcu_read_lock(), BHs
- * come from a SLAB_TYPESAFE_BY_RCU cache and contexts are freed after a
- * grace period, so a schedule that is still returning never touches freed
- * memory.  A callback's own data (its opaque pointer) is the user's: to
+ * Lifetimes behind (1) and (2): schedules run under rcu_read_lock_sched(),
+ * BHs come from a SLAB_TYPESAFE_BY_RCU cache and contexts are freed after
+ * a grace period, so a schedule that is still returning never touches
+ * freed memory.  A callback's own data (its opaque pointer) is the user's: to
  * free it, first make sure the callback can no longer start or run, with
  * bhq_bh_cancel_sync() or bhq_ctx_flush().
  */
