@@ -355,7 +355,7 @@ static int bench_spin_done(struct bench_set *s)
 	while (atomic_read_acquire(&s->remaining)) {
 		if (ktime_get_ns() > end)
 			return bench_spin_timeout(s, "callbacks did not run");
-		cpu_relax();
+		bench_wait_relax();
 	}
 	return 0;
 }
@@ -389,7 +389,7 @@ static int bench_paced(struct bench_set *s, unsigned int burst, unsigned int rou
 			while (READ_ONCE(it->busy)) {
 				if (ktime_get_ns() > end)
 					return bench_spin_timeout(s, "an item did not run");
-				cpu_relax();
+				bench_wait_relax();
 			}
 			WRITE_ONCE(it->busy, true);
 			bench_queue(s, it);

@@ -180,7 +180,25 @@ u64 bench_task_cpu_ns(struct task_struct *task)
 	return READ_ONCE(task->se.sum_exec_runtime);
 }
 
-/* Spin, without sleeping, for @ns nanoseconds. */
+/**
+ * bench_wait_relax() - one turn of a producer's spin that waits for another CPU
+ *
+ * Such a spin must let stop_machine() have this CPU: under TCG the
+ * clocksource watchdog finds the TSC unstable and switches clocksource
+ * with stop_machine(), whose stopper on the consumer's CPU then waits,
+ * with interrupts off, for ours.  The consumer cannot run, and without
+ * cond_resched() (PREEMPT_VOLUNTARY) the spin lasts until its timeout:
+ * seen as a 20 s stall in every full run of ``make bench``.
+ *
+ * Context: process context.
+ */
+void bench_wait_relax(void)
+{
+	cond_resched();
+	cpu_relax();
+}
+
+/* Spin, without sleeping, for @ns nanoseconds (short pauses only). */
 void bench_spin_ns(u64 ns)
 {
 	u64 end = ktime_get_ns() + ns;

@@ -145,7 +145,7 @@ static int poll_queue(struct poll_bench *pb)
 		while (READ_ONCE(it->busy)) {
 			if (ktime_get_ns() > end)
 				return poll_timeout("a BH did not run");
-			cpu_relax();
+			bench_wait_relax();
 		}
 	}
 	WRITE_ONCE(it->busy, true);
@@ -162,7 +162,7 @@ static int poll_wait_all(struct poll_bench *pb)
 	while (atomic_read(&pb->outstanding)) {
 		if (ktime_get_ns() > end)
 			return poll_timeout("the BHs did not run");
-		cpu_relax();
+		bench_wait_relax();
 	}
 	return 0;
 }

@@ -85,6 +85,7 @@ u64 bench_rate(u64 ops, u64 ns);
 void bench_sort(u64 *v, unsigned int n);
 u64 bench_task_cpu_ns(struct task_struct *task);
 void bench_spin_ns(u64 ns);
+void bench_wait_relax(void);
 
 /* One benchmark per file; each returns 0 or a negative errno. */
 int bench_complexity(void);

@@ -54,6 +54,12 @@ fi
 [ "${#params[@]}" -eq 0 ] || cmdline="$cmdline (module parameters: ${params[*]})"
 
 ensure_pkgs gnuplot-nox python3
+# The guest's TSC is TCG's, read from the host's monotonic clock: the
+# clocksource watchdog, comparing it with an emulated HPET while the host
+# delays a vCPU, finds it skewed and switches to the HPET mid-run (seen in
+# every full run: ktime_get_ns() then costs 4x more, and the switch's
+# stop_machine() stalls CPUs).  Measurements keep one clock throughout.
+export BHQ_GUEST_APPEND="${BHQ_GUEST_APPEND:+$BHQ_GUEST_APPEND }tsc=reliable"
 work=$BHQ_CACHE/bench-work/$BHQ_JOB
 # What the report says about the run, for scripts/bench_report.py; kept
 # in $work/meta for --again.

@@ -19,7 +19,8 @@
 # with a real userland (fio, bpftrace, trace-cmd, kmod, procps: see
 # BHQ_DEBIAN_PKGS in config.sh) instead of busybox alone: the root is
 # built with mmdebstrap once into the cache, and the guest gets
-# BHQ_QEMU_MEM_DEBIAN MiB.
+# BHQ_QEMU_MEM_DEBIAN MiB.  BHQ_GUEST_APPEND adds kernel arguments (make
+# bench sets tsc=reliable).
 . "$(dirname "$0")/lib.sh"
 . "$BHQ_TOP/scripts/lib-guest.sh"
 
@@ -77,10 +78,12 @@ guest_initramfs "${base[@]}" "$dir" "$out" "$run" "${adds[@]}" ${cmd:+"$dir/cmd.
 if [ -n "$shell" ] && [ -z "$cmd" ]; then
 	# Interactive: the guest's console is this terminal.
 	say "booting Linux $kver with a shell on this terminal (exit it to power off)"
-	guest_qemu "$vmlinuz" "$guest_initrd" "$cpus" quiet
+	# shellcheck disable=SC2086
+	guest_qemu "$vmlinuz" "$guest_initrd" "$cpus" quiet ${BHQ_GUEST_APPEND:-}
 	"${guest_qemu_cmd[@]}"
 	exit 0
 fi
 log=$dir/console.log
 say "booting Linux $kver: qemu-system-x86_64 -accel tcg -smp $cpus (console log: $log)"
-guest_boot "$vmlinuz" "$guest_initrd" "$cpus" "$log" quiet
+# shellcheck disable=SC2086
+guest_boot "$vmlinuz" "$guest_initrd" "$cpus" "$log" quiet ${BHQ_GUEST_APPEND:-}

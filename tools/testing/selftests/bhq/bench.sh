@@ -33,6 +33,10 @@ rm -f /tmp/bhq-err.$$
 t0=$(cut -d' ' -f1 /proc/uptime)
 bhq_insmod bhq_bench "$@" || fail "insmod bhq_bench.ko $*"
 t1=$(cut -d' ' -f1 /proc/uptime)
+# insmod's status is not enough: see bhq_insmod in lib.sh.
+if kmsg | grep "bhq_bench: a benchmark failed"; then
+	fail "a benchmark failed, and its second run did not count (kernel log above)"
+fi
 echo "benchmarks ran from ${t0}s to ${t1}s of uptime"
 echo "BHQ-BENCH-BEGIN"
 cat $R

@@ -63,7 +63,11 @@ bhq_module() {
 	echo "$m"
 }
 
-# bhq_insmod NAME [PARAM...]: load NAME.ko with its parameters.
+# bhq_insmod NAME [PARAM...]: load NAME.ko with its parameters.  Beware:
+# busybox's insmod runs a module's init a second time, with init_module(),
+# when finit_module() failed, so a module whose init works only the second
+# time loads with status 0.  A test whose module can fail in its init
+# (bhq_bench's benchmarks) checks the kernel log for the first failure.
 bhq_insmod() {
 	m=$(bhq_module "$1") || exit 1
 	shift
