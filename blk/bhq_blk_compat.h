@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * bhq_blk compatibility with the kernels it builds on (6.1 LTS to 6.12).
- * Every shim names the release that made it necessary.
+ * Every shim names the release that made it necessary, and tests for the
+ * interface itself, not for a version number: with a macro the kernel
+ * defines, or with a BHQ_BLK_HAVE_* flag that blk/Kbuild finds in the
+ * headers (as WireGuard's compat tree does).
  */
 #ifndef _BHQ_BLK_COMPAT_H
 #define _BHQ_BLK_COMPAT_H
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
-#include <linux/version.h>
 
 /*
  * 6.9 made blk_mq_alloc_disk() take the queue limits; before, they were
@@ -22,7 +24,7 @@ bhq_blk_alloc_disk(struct blk_mq_tag_set *set, unsigned int block_size,
 {
 	struct gendisk *disk;
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+#ifdef BHQ_BLK_HAVE_ALLOC_DISK_LIMITS
 	struct queue_limits lim = {
 		.logical_block_size = block_size,
 		.physical_block_size = block_size,
@@ -38,7 +40,7 @@ bhq_blk_alloc_disk(struct blk_mq_tag_set *set, unsigned int block_size,
 		blk_queue_io_min(disk->queue, block_size);
 	}
 #endif
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 11, 0)
+#ifndef BLK_FEAT_ROTATIONAL
 	if (!IS_ERR(disk))
 		blk_queue_flag_set(QUEUE_FLAG_NONROT, disk->queue);
 #endif
@@ -46,7 +48,7 @@ bhq_blk_alloc_disk(struct blk_mq_tag_set *set, unsigned int block_size,
 }
 
 /* 6.14 made merging the default and removed BLK_MQ_F_SHOULD_MERGE. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
+#ifdef BHQ_BLK_HAVE_SHOULD_MERGE
 #define BHQ_BLK_MQ_F_MERGE	BLK_MQ_F_SHOULD_MERGE
 #else
 #define BHQ_BLK_MQ_F_MERGE	0

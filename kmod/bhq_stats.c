@@ -17,18 +17,39 @@
 #include <linux/debugfs.h>
 #include <linux/export.h>
 #include <linux/seq_file.h>
+#include <linux/stddef.h>
 #include <linux/uaccess.h>
 
 #include "bhq_internal.h"
 
-/* The names in debugfs, in the order of struct bhq_stats. */
+/* A counter's index when struct bhq_stats is read as an array of u64. */
+#define BHQ_STAT_SLOT(member)	(offsetof(struct bhq_stats, member) / sizeof(u64))
+
+/* The names in debugfs, each at its member's index. */
 static const char *const bhq_stat_names[] = {
-	BHQ_STATS(BHQ_STAT_NAME)
+	[BHQ_STAT_SLOT(scheduled)]		= "scheduled",
+	[BHQ_STAT_SLOT(coalesced)]		= "coalesced",
+	[BHQ_STAT_SLOT(executed)]		= "executed",
+	[BHQ_STAT_SLOT(executed_idle)]		= "executed_idle",
+	[BHQ_STAT_SLOT(cancelled)]		= "cancelled",
+	[BHQ_STAT_SLOT(deleted)]		= "deleted",
+	[BHQ_STAT_SLOT(polls)]			= "polls",
+	[BHQ_STAT_SLOT(progress_polls)]		= "progress_polls",
+	[BHQ_STAT_SLOT(nested_polls)]		= "nested_polls",
+	[BHQ_STAT_SLOT(max_depth)]		= "max_depth",
+	[BHQ_STAT_SLOT(timeouts_zero)]		= "timeouts_zero",
+	[BHQ_STAT_SLOT(timeouts_idle)]		= "timeouts_idle",
+	[BHQ_STAT_SLOT(timeouts_infinite)]	= "timeouts_infinite",
+	[BHQ_STAT_SLOT(wakeups)]		= "wakeups",
+	[BHQ_STAT_SLOT(live)]			= "live",
+	[BHQ_STAT_SLOT(spin_hits)]		= "spin_hits",
+	[BHQ_STAT_SLOT(spin_misses)]		= "spin_misses",
+	[BHQ_STAT_SLOT(spin_ns)]		= "spin_ns",
 };
 
 #define BHQ_NR_STATS	ARRAY_SIZE(bhq_stat_names)
 
-/* Counters are summed and printed as an array of u64. */
+/* Counters are summed and printed as an array of u64, one name each. */
 static_assert(sizeof(struct bhq_stats) == BHQ_NR_STATS * sizeof(u64));
 
 atomic_long_t bhq_misuse_detected = ATOMIC_LONG_INIT(0);

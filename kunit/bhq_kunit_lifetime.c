@@ -846,4 +846,4 @@ kunit_test_suite(bhq_lifetime_suite);
 
 MODULE_DESCRIPTION("KUnit tests for bhq: lifetimes, ownership and teardown");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(BHQ_KUNIT_NS);
+BHQ_IMPORT_KUNIT_NS();

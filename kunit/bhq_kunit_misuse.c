@@ -394,4 +394,4 @@ kunit_test_suite(bhq_misuse_suite);
 
 MODULE_DESCRIPTION("KUnit tests for bhq: bad input and API misuse");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(BHQ_KUNIT_NS);
+BHQ_IMPORT_KUNIT_NS();

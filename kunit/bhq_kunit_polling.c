@@ -392,4 +392,4 @@ kunit_test_suite(bhq_polling_suite);
 
 MODULE_DESCRIPTION("KUnit tests for bhq: polling before sleeping");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(BHQ_KUNIT_NS);
+BHQ_IMPORT_KUNIT_NS();

@@ -44,7 +44,7 @@
  */
 #if IS_ENABLED(CONFIG_KUNIT)
 #include "../kmod/bhq_internal.h"
-MODULE_IMPORT_NS(BHQ_KUNIT_NS);
+BHQ_IMPORT_KUNIT_NS();
 #endif
 
 /* The hrtimer's period while it schedules freely. */
