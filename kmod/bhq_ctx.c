@@ -295,17 +295,18 @@ static void bhq_ctx_unregister(struct bhq_ctx *ctx)
  */
 static void bhq_ctx_teardown(struct bhq_ctx *ctx)
 {
+	bhq_debug_destroy_begin(ctx);
 	bhq_ctx_unregister(ctx);
+	bhq_lockdep_wait_callbacks(ctx);
 	if (ctx->thread) {
 		bhq_flush_barrier(ctx);
 		kthread_stop(ctx->thread);
 	} else {
-		lock_map_acquire(&ctx->lockdep_map);
-		lock_map_release(&ctx->lockdep_map);
 		bhq_ctx_claim(ctx);
 		bhq_ctx_drain(ctx);
 	}
 	bhq_ctx_orphan_live(ctx);
+	bhq_debug_destroy_end(ctx);
 	bhq_ctx_free(ctx);
 }
 
@@ -380,10 +381,16 @@ EXPORT_SYMBOL_GPL(bhq_ctx_create);
  * (it counts as cancelled), so destroy always returns.  BHs still alive
  * afterwards are a caller bug, reported once with a warning naming a
  * callback; they are leaked, never freed behind the caller's back
- * (bhq_bh_delete() still frees them).  Nothing may be scheduled on @ctx
- * once this has been called; a schedule that is still returning is fine.
- * A manual context's destroy first waits until no task polls it.  The
- * memory is freed after an RCU grace period.
+ * (bhq_bh_delete() still frees them).  The memory is freed after an RCU
+ * grace period.
+ *
+ * It is the last call on @ctx (note (4) in include/linux/bhq.h): when it
+ * is called, no flush or sync cancel of @ctx is under way, nothing but
+ * @ctx's own callbacks will schedule on it (a schedule that is still
+ * returning is fine), and a manual context's owner will not call
+ * bhq_poll() again; its last poll may still be returning (its callback
+ * told the caller to go ahead), and destroy waits for it.  Under
+ * CONFIG_BHQ_DEBUG a call that breaks the rule is reported.
  *
  * Context: process context, may sleep; not from a callback of @ctx, and
  * not for a per-CPU context (both warn and do nothing).  Lockdep sees it
@@ -430,7 +437,12 @@ void bhq_ctx_flush(struct bhq_ctx *ctx)
 		       "bhq: %s(%s) from a callback of the same context would deadlock\n",
 		       __func__, ctx->name))
 		return;
+	if (bhq_debug_ctx_dying(ctx, "flush"))
+		return;
+	bhq_lockdep_wait_callbacks(ctx);
+	bhq_debug_flush_begin(ctx);
 	bhq_flush_barrier(ctx);
+	bhq_debug_flush_end(ctx);
 }
 EXPORT_SYMBOL_GPL(bhq_ctx_flush);
 

@@ -21,6 +21,9 @@
 #include <linux/kernel.h>
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
 
 #include "bhq_internal.h"
 
@@ -56,38 +59,118 @@ MODULE_PARM_DESC(debug_publish_delay_us,
 		 "CONFIG_BHQ_DEBUG: delay every schedule this long after it published its BH (0-100000)");
 
 /*
- * Called by every schedule between publishing its BH and its last access
- * to the BH or the context; a busy wait, as the caller may be in hardirq.
+ * A gate: the next caller to pass it (a schedule right after its publish,
+ * or a poll at its entry) stops there until the test opens it, at most
+ * BHQ_DEBUG_HOLD_MAX_NS, so that a failed test cannot hang a CPU.
+ * @holds: callers still to be held; @held: callers held now.
  */
-/* Schedules still to be held, and whether one is held now. */
-static atomic_t bhq_debug_holds = ATOMIC_INIT(0);
-static atomic_t bhq_debug_held = ATOMIC_INIT(0);
-static bool bhq_debug_release;
+struct bhq_debug_gate {
+	atomic_t holds;
+	atomic_t held;
+	bool open;
+};
 
-/* A hold never outlasts this, so a failed test cannot hang a CPU. */
+static struct bhq_debug_gate bhq_debug_publish_gate = {
+	.holds = ATOMIC_INIT(0), .held = ATOMIC_INIT(0),
+};
+
+static struct bhq_debug_gate bhq_debug_poll_gate = {
+	.holds = ATOMIC_INIT(0), .held = ATOMIC_INIT(0),
+};
+
 #define BHQ_DEBUG_HOLD_MAX_NS	(10 * NSEC_PER_SEC)
 
-static void bhq_debug_hold(void)
+/* A busy wait: a schedule may come from hardirq, a poll holds RCU. */
+static void bhq_debug_gate_pass(struct bhq_debug_gate *gate)
 {
-	u64 end = ktime_get_ns() + BHQ_DEBUG_HOLD_MAX_NS;
+	u64 end;
 
-	atomic_inc(&bhq_debug_held);
-	while (!READ_ONCE(bhq_debug_release) && ktime_get_ns() < end)
+	if (likely(!atomic_read(&gate->holds)) ||
+	    atomic_dec_if_positive(&gate->holds) < 0)
+		return;
+	end = ktime_get_ns() + BHQ_DEBUG_HOLD_MAX_NS;
+	atomic_inc(&gate->held);
+	while (!READ_ONCE(gate->open) && ktime_get_ns() < end)
 		cpu_relax();
-	atomic_dec(&bhq_debug_held);
+	atomic_dec(&gate->held);
 }
 
+/*
+ * Called by every schedule between publishing its BH and its last access
+ * to the BH or the context.
+ */
 void bhq_debug_after_publish(void)
 {
 	unsigned int usecs = READ_ONCE(bhq_debug_publish_delay_us);
 
-	if (unlikely(atomic_read(&bhq_debug_holds)) &&
-	    atomic_dec_if_positive(&bhq_debug_holds) >= 0)
-		bhq_debug_hold();
+	bhq_debug_gate_pass(&bhq_debug_publish_gate);
 	if (likely(!usecs))
 		return;
 	mdelay(usecs / USEC_PER_MSEC);
 	udelay(usecs % USEC_PER_MSEC);
+}
+
+/*
+ * Called at the top of every poll, before it reads the context: a test may
+ * hold it there (the window of a task that has called bhq_poll() but not
+ * yet taken the role), then it checks that the context is alive.  Both in
+ * one read-side section: a context is freed a grace period after its
+ * destroy returned (bhq_ctx_free()), so a poll that starts within one
+ * reads it poisoned as dead, and reports, rather than freed.  True if the
+ * poll must not go on.
+ */
+bool bhq_debug_poll_entry(struct bhq_ctx *ctx)
+{
+	bool dying;
+
+	rcu_read_lock_sched();
+	bhq_debug_gate_pass(&bhq_debug_poll_gate);
+	dying = bhq_debug_ctx_dying(ctx, "poll");
+	rcu_read_unlock_sched();
+	return dying;
+}
+
+/*
+ * Misuse checks of a context's teardown (include/linux/bhq.h, note (4)):
+ * once destroy started, only the context's own callbacks may schedule or
+ * poll it (the drain runs them), and nobody may flush it; once destroy
+ * returned, nobody may call anything on it.  Destroy leaves the context
+ * poisoned as dead until its grace period ends, so that a call within
+ * it is reported; KASAN sees a later one as a use after free.
+ */
+bool bhq_debug_ctx_dying(struct bhq_ctx *ctx, const char *call)
+{
+	int state = READ_ONCE(ctx->debug_state);
+
+	if (likely(state == BHQ_DEBUG_CTX_LIVE) ||
+	    (state == BHQ_DEBUG_CTX_DRAINING && bhq_in_own_callback(ctx)))
+		return false;
+	return bhq_misuse(true, "bhq: %s of context %s by %s/%d after its destroy %s\n",
+			  call, ctx->name, current->comm, task_pid_nr(current),
+			  state == BHQ_DEBUG_CTX_DEAD ? "returned" : "started");
+}
+
+void bhq_debug_flush_begin(struct bhq_ctx *ctx)
+{
+	atomic_inc(&ctx->debug_flushes);
+}
+
+void bhq_debug_flush_end(struct bhq_ctx *ctx)
+{
+	atomic_dec(&ctx->debug_flushes);
+}
+
+void bhq_debug_destroy_begin(struct bhq_ctx *ctx)
+{
+	bhq_misuse(atomic_read(&ctx->debug_flushes),
+		   "bhq: context %s destroyed by %s/%d while a flush or sync cancel is under way\n",
+		   ctx->name, current->comm, task_pid_nr(current));
+	WRITE_ONCE(ctx->debug_state, BHQ_DEBUG_CTX_DRAINING);
+}
+
+void bhq_debug_destroy_end(struct bhq_ctx *ctx)
+{
+	WRITE_ONCE(ctx->debug_state, BHQ_DEBUG_CTX_DEAD);
 }
 
 /*
@@ -191,8 +274,8 @@ EXPORT_SYMBOL_IF_KUNIT(bhq_debug_kick_count);
  */
 void bhq_debug_hold_next_publish(void)
 {
-	WRITE_ONCE(bhq_debug_release, false);
-	atomic_set(&bhq_debug_holds, 1);
+	WRITE_ONCE(bhq_debug_publish_gate.open, false);
+	atomic_set(&bhq_debug_publish_gate.holds, 1);
 }
 EXPORT_SYMBOL_IF_KUNIT(bhq_debug_hold_next_publish);
 
@@ -206,7 +289,7 @@ EXPORT_SYMBOL_IF_KUNIT(bhq_debug_hold_next_publish);
  */
 bool bhq_debug_publish_held(void)
 {
-	return atomic_read(&bhq_debug_held);
+	return atomic_read(&bhq_debug_publish_gate.held);
 }
 EXPORT_SYMBOL_IF_KUNIT(bhq_debug_publish_held);
 
@@ -219,10 +302,56 @@ EXPORT_SYMBOL_IF_KUNIT(bhq_debug_publish_held);
  */
 void bhq_debug_release_publish(void)
 {
-	atomic_set(&bhq_debug_holds, 0);
-	WRITE_ONCE(bhq_debug_release, true);
+	atomic_set(&bhq_debug_publish_gate.holds, 0);
+	WRITE_ONCE(bhq_debug_publish_gate.open, true);
 }
 EXPORT_SYMBOL_IF_KUNIT(bhq_debug_release_publish);
+
+/**
+ * bhq_debug_hold_next_poll() - hold the next poll at its entry
+ *
+ * For bhq's KUnit suites only (CONFIG_BHQ_DEBUG and CONFIG_KUNIT): the
+ * next bhq_poll() (or thread's poll) spins at its very top, before it
+ * reads the context, until bhq_debug_release_poll(), at most 10 s: the
+ * window of a task that has called bhq_poll() but not yet taken the role.
+ * It spins in an RCU read-side section: a test needs a second CPU.
+ *
+ * Context: any; never sleeps.
+ */
+void bhq_debug_hold_next_poll(void)
+{
+	WRITE_ONCE(bhq_debug_poll_gate.open, false);
+	atomic_set(&bhq_debug_poll_gate.holds, 1);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_hold_next_poll);
+
+/**
+ * bhq_debug_poll_held() - is a poll held at its entry now?
+ *
+ * For bhq's KUnit suites only, see bhq_debug_hold_next_poll().
+ *
+ * Context: any; never sleeps.
+ * Return: true while a poll waits in the hold.
+ */
+bool bhq_debug_poll_held(void)
+{
+	return atomic_read(&bhq_debug_poll_gate.held);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_poll_held);
+
+/**
+ * bhq_debug_release_poll() - let a held poll go, and hold no more
+ *
+ * For bhq's KUnit suites only, see bhq_debug_hold_next_poll().
+ *
+ * Context: any; never sleeps.
+ */
+void bhq_debug_release_poll(void)
+{
+	atomic_set(&bhq_debug_poll_gate.holds, 0);
+	WRITE_ONCE(bhq_debug_poll_gate.open, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_release_poll);
 
 /**
  * bhq_debug_set_publish_delay() - set bhq.debug_publish_delay_us

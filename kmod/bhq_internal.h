@@ -45,8 +45,21 @@ long bhq_misuse_count(void);
  * returning (bhq_debug.c); and, for KUnit, a hold that keeps a polling
  * thread polling past its window.  Compiled out of normal builds.
  */
+/* CONFIG_BHQ_DEBUG: struct bhq_ctx::debug_state, destroy's progress. */
+enum {
+	BHQ_DEBUG_CTX_LIVE,
+	BHQ_DEBUG_CTX_DRAINING,
+	BHQ_DEBUG_CTX_DEAD,
+};
+
 #ifdef CONFIG_BHQ_DEBUG
 void bhq_debug_after_publish(void);
+bool bhq_debug_poll_entry(struct bhq_ctx *ctx);
+bool bhq_debug_ctx_dying(struct bhq_ctx *ctx, const char *call);
+void bhq_debug_flush_begin(struct bhq_ctx *ctx);
+void bhq_debug_flush_end(struct bhq_ctx *ctx);
+void bhq_debug_destroy_begin(struct bhq_ctx *ctx);
+void bhq_debug_destroy_end(struct bhq_ctx *ctx);
 bool bhq_debug_spin_on(u64 spin_start);
 bool bhq_debug_spin_held(void);
 void bhq_debug_count_kick(void);
@@ -55,12 +68,41 @@ void bhq_debug_set_publish_delay(unsigned int usecs);
 void bhq_debug_hold_next_publish(void);
 bool bhq_debug_publish_held(void);
 void bhq_debug_release_publish(void);
+void bhq_debug_hold_next_poll(void);
+bool bhq_debug_poll_held(void);
+void bhq_debug_release_poll(void);
 void bhq_debug_hold_spin(bool hold);
 bool bhq_debug_spin_hold_expired(void);
 long bhq_debug_kick_count(void);
 #endif
 #else
 static inline void bhq_debug_after_publish(void)
+{
+}
+
+static inline bool bhq_debug_poll_entry(struct bhq_ctx *ctx)
+{
+	return false;
+}
+
+static inline bool bhq_debug_ctx_dying(struct bhq_ctx *ctx, const char *call)
+{
+	return false;
+}
+
+static inline void bhq_debug_flush_begin(struct bhq_ctx *ctx)
+{
+}
+
+static inline void bhq_debug_flush_end(struct bhq_ctx *ctx)
+{
+}
+
+static inline void bhq_debug_destroy_begin(struct bhq_ctx *ctx)
+{
+}
+
+static inline void bhq_debug_destroy_end(struct bhq_ctx *ctx)
 {
 }
 
@@ -93,6 +135,16 @@ static inline void bhq_debug_count_kick(void)
 #define BHQ_BH_ORPHANED		BIT(6)	/* its context was destroyed */
 #define BHQ_BH_BARRIER		BIT(7)	/* a flush barrier, see bhq_poll.c */
 
+/*
+ * The disable count, in the high bits: while it is not zero every schedule
+ * backs out (counted as refused) without changing anything, so that
+ * bhq_bh_cancel_sync() owns the BH while it waits, as cancel_work_sync()
+ * owns a work item's PENDING bit.  One count per caller that holds it.
+ */
+#define BHQ_BH_DISABLE_SHIFT	16
+#define BHQ_BH_DISABLE_ONE	BIT(BHQ_BH_DISABLE_SHIFT)
+#define BHQ_BH_DISABLE_MASK	GENMASK(31, BHQ_BH_DISABLE_SHIFT)
+
 /* What a dequeue clears: the BH may be queued again from then on. */
 #define BHQ_BH_DEQUEUE_MASK \
 	(BHQ_BH_PENDING | BHQ_BH_SCHEDULED | BHQ_BH_NONIDLE | BHQ_BH_COUNTED)
@@ -124,8 +176,6 @@ struct bhq_poll_frame;
  * @poll_grow: factor of a growing window (0: 2)
  * @poll_shrink: divisor of a shrinking window (0: back to 0 at once)
  * @bhs: live BHs made by bhq_bh_new(), to name them if they leak
- * @entering: tasks inside bhq_poll_enter() of a manual context whose first
- *	cmpxchg found the role taken; destroy waits for them (bhq_ctx_claim())
  * @owner_waits: a manual context's owner waits for a borrowing flush;
  *	flushes then leave the role to it (bhq_poll.c, "Ownership")
  * @cpu: the CPU of a per-CPU context, -1 otherwise
@@ -135,6 +185,8 @@ struct bhq_poll_frame;
  * @lockdep_map: acquired (recursive read) around callbacks and (write)
  *	by flush and destroy, so lockdep sees their deadlocks
  * @lockdep_key: @lockdep_map's class, one per context
+ * @debug_state: CONFIG_BHQ_DEBUG: BHQ_DEBUG_CTX_* (bhq_debug.c)
+ * @debug_flushes: CONFIG_BHQ_DEBUG: flushes and sync cancels under way
  * @name: the context's name
  *
  * The first cache line is shared by every scheduler, the second belongs
@@ -159,7 +211,6 @@ struct bhq_ctx {
 	unsigned int poll_shrink;
 
 	struct xarray bhs;
-	atomic_t entering;
 	bool owner_waits;
 	int cpu;
 	struct list_head link;
@@ -168,6 +219,10 @@ struct bhq_ctx {
 	/* Both are empty without CONFIG_LOCKDEP. */
 	struct lockdep_map lockdep_map;
 	struct lock_class_key lockdep_key;
+#ifdef CONFIG_BHQ_DEBUG
+	int debug_state;
+	atomic_t debug_flushes;
+#endif
 	char name[BHQ_CTX_NAME_MAX + 1];
 };
 
@@ -199,6 +254,8 @@ void bhq_ctx_init_queue(struct bhq_ctx *ctx);
 void bhq_bh_init(struct bhq_bh *bh, struct bhq_ctx *ctx, bhq_func_t func,
 		 void *opaque, unsigned int flags);
 void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set);
+bool bhq_bh_disable(struct bhq_bh *bh);
+void bhq_bh_enable(struct bhq_bh *bh);
 void bhq_bh_requeue(struct bhq_ctx *ctx, struct bhq_bh *bh);
 void bhq_bh_free(struct bhq_ctx *ctx, struct bhq_bh *bh);
 void bhq_ctx_orphan_live(struct bhq_ctx *ctx);
@@ -208,6 +265,7 @@ int __bhq_poll(struct bhq_ctx *ctx);
 bool bhq_work_pending(struct bhq_ctx *ctx);
 void bhq_ctx_claim(struct bhq_ctx *ctx);
 void bhq_ctx_drain(struct bhq_ctx *ctx);
+void bhq_lockdep_wait_callbacks(struct bhq_ctx *ctx);
 void bhq_flush_barrier(struct bhq_ctx *ctx);
 bool bhq_in_own_callback(struct bhq_ctx *ctx);
 bool bhq_bh_running(struct bhq_ctx *ctx, struct bhq_bh *bh);

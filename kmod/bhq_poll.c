@@ -15,19 +15,17 @@
  *   owner's bhq_poll(); by a flush (or a sync cancel) from another task,
  *   which borrows it, tagged BHQ_POLLER_BORROWED, to run its barrier
  *   while the owner does not poll; and by destroy, which claims it for
- *   good, tagged BHQ_POLLER_DYING.  An owner that meets a borrower waits
- *   until the borrower is done (the borrower wakes it); one that meets the
- *   destroy returns without polling (its poll raced the destroy: the
- *   callback that let the destroy go ahead ran in a flush); meeting
- *   anyone else is misuse.  Destroy frees the context only once no task
- *   waits in bhq_poll_enter() (ctx->entering, see bhq_ctx_claim()), and
- *   after a grace period that covers the owner's first cmpxchg (see
- *   bhq_poll_enter_manual()).  While the owner waits (ctx->owner_waits),
+ *   good, tagged BHQ_POLLER_DYING, once the task that holds it released
+ *   it.  An owner that meets a borrower waits until the borrower is done
+ *   (the borrower wakes it).  Meeting anyone else is misuse: two tasks
+ *   polling, or a poll after destroy started, which the caller of
+ *   destroy rules out (include/linux/bhq.h, note (4)); the check only
+ *   reports it while the context is still being drained.
+ * - While the owner waits (ctx->owner_waits, set until it holds the role)
  *   flushes do not borrow the role again: they wait for the owner's poll
- *   to run their barriers, so a stream of flushes cannot starve the
- *   owner.  That flag only decides who goes first, never who may poll: a
- *   flush that misses it borrows once more, and the owner waits once
- *   more.
+ *   to run their barriers.  A flush that read the flag before the owner
+ *   set it may still borrow once, so the owner waits for at most one
+ *   borrowed poll per flushing task, however long the flushes go on.
  * - The role is released with smp_store_release() at the end of the
  *   top-level poll; the next owner's cmpxchg (or, for the thread, the
  *   set_current_state() before its sleep, see bhq_kick()) pairs with it.
@@ -114,90 +112,54 @@ static void bhq_poll_release(struct bhq_ctx *ctx)
 	}
 }
 
-/* The misuse of two tasks polling one manual context at once. */
+/*
+ * The owner of a manual context met @owner, neither free nor a borrower:
+ * another task polls (misuse), or the destroy has claimed the context (a
+ * poll after destroy started; the caller of destroy had to rule it out).
+ * The caller holds rcu_read_lock(), so @owner's task_struct is still
+ * there.
+ */
 static void bhq_poll_misuse_busy(struct bhq_ctx *ctx, unsigned long owner)
 {
 	char comm[TASK_COMM_LEN];
 	struct task_struct *task = bhq_poller_task(owner);
 
-	/* The owner cannot be freed: the caller holds rcu_read_lock(). */
 	get_task_comm(comm, task);
-	bhq_misuse(true, "bhq: %s polled by %s/%d while %s/%d polls it\n",
+	bhq_misuse(true, "bhq: %s polled by %s/%d while %s/%d %s\n",
 		   ctx->name, current->comm, task_pid_nr(current), comm,
-		   task_pid_nr(task));
+		   task_pid_nr(task),
+		   owner & BHQ_POLLER_DYING ? "destroys it" : "polls it");
 }
 
 /*
- * The owner of a manual context found the role taken: by a flush that
- * borrows it (wait until it is done, then take it), by the destroy (give
- * up quietly) or by another task (misuse).  Called counted in
- * ctx->entering; returns counted out, true if the role is ours.  Out of
- * line: inlined, its wait queue entry gave every poll a stack canary and
- * six register saves (seen in the profile benchmark's disassembly).
+ * The owner of a manual context found the role taken.  A flush borrows
+ * it: wait until the flush is done, and take the role then.
+ * ctx->owner_waits stays set from our first wait until we hold the role,
+ * so flushes that see it leave the role to us ("Ownership" above).
+ * Waiting for a borrowed poll is waiting for its callbacks, as a flush
+ * does: lockdep sees it so.  Out of line: inlined, its wait queue entry
+ * gave every poll a stack canary and six register saves.
  */
 static noinline bool bhq_poll_enter_slow(struct bhq_ctx *ctx)
 {
 	unsigned long owner;
-	bool entered;
 
 	for (;;) {
 		/* The owner's task_struct outlives the read: see the misuse. */
 		rcu_read_lock();
 		owner = cmpxchg(&ctx->poller, 0, (unsigned long)current);
-		entered = !owner || bhq_poller_task(owner) == current;
-		if (!entered && !(owner & BHQ_POLLER_BORROWED)) {
-			if (!(owner & BHQ_POLLER_DYING))
-				bhq_poll_misuse_busy(ctx, owner);
-			rcu_read_unlock();
-			break;
-		}
+		if (owner && !(owner & BHQ_POLLER_BORROWED))
+			bhq_poll_misuse_busy(ctx, owner);
 		rcu_read_unlock();
-		if (entered)
+		if (!owner || !(owner & BHQ_POLLER_BORROWED))
 			break;
-		/* A flush polls on our behalf; bhq_poll_release() wakes us. */
+		bhq_lockdep_wait_callbacks(ctx);
+		/* bhq_poll_release() wakes us. */
 		WRITE_ONCE(ctx->owner_waits, true);
 		wait_var_event(&ctx->poller, READ_ONCE(ctx->poller) != owner);
-		WRITE_ONCE(ctx->owner_waits, false);
 	}
-	/*
-	 * Our last access to a context that a destroy may free next: release
-	 * pairs with the acquire in bhq_ctx_claim().
-	 */
-	atomic_dec_return_release(&ctx->entering);
-	return entered;
-}
-
-/*
- * A manual context's owner takes the role.  The fast path is one cmpxchg:
- * a destroy cannot claim a role we hold, it waits for our release
- * (bhq_ctx_claim()).  Only when the role is taken do we count ourselves
- * in ctx->entering, for the destroy to wait for while we sleep.  Between
- * our failed cmpxchg and that count a destroy could claim the role (a
- * flush that borrowed it returns) and read the count 0; so the cmpxchg,
- * the count and a re-read of the role are one RCU read-side section
- * (sched: no out-of-line call on the fast path), which the free after
- * the destroy's grace period (bhq_ctx_free()) waits for.  The count and
- * the re-read are store buffering with the claim's cmpxchg and its
- * acquire read of the count: a claim that read 0 is seen here as
- * BHQ_POLLER_DYING, and we leave, still inside the section.
- */
-static bool bhq_poll_enter_manual(struct bhq_ctx *ctx)
-{
-	bool dying;
-
-	rcu_read_lock_sched();
-	if (!cmpxchg(&ctx->poller, 0, (unsigned long)current)) {
-		rcu_read_unlock_sched();
-		return true;
-	}
-	atomic_inc(&ctx->entering);
-	/* Pairs with bhq_ctx_claim()'s cmpxchg and acquire read. */
-	smp_mb__after_atomic();
-	dying = READ_ONCE(ctx->poller) & BHQ_POLLER_DYING;
-	if (dying)
-		atomic_dec(&ctx->entering);
-	rcu_read_unlock_sched();
-	return !dying && bhq_poll_enter_slow(ctx);
+	WRITE_ONCE(ctx->owner_waits, false);
+	return !owner;
 }
 
 /*
@@ -223,7 +185,10 @@ static bool bhq_poll_enter(struct bhq_ctx *ctx)
 	/* Nested: only this task can have made itself the poller. */
 	if (bhq_poller_task(READ_ONCE(ctx->poller)) == current)
 		return true;
-	return bhq_poll_enter_manual(ctx);
+	/* The fast path: one cmpxchg, the role was free. */
+	if (likely(bhq_poll_take(ctx, 0)))
+		return true;
+	return bhq_poll_enter_slow(ctx);
 }
 
 /* Is current running a callback of @ctx (or polling it)? */
@@ -450,6 +415,8 @@ int __bhq_poll(struct bhq_ctx *ctx)
 {
 	bool progress;
 
+	if (bhq_debug_poll_entry(ctx))
+		return -EBUSY;
 	if (!bhq_poll_enter(ctx))
 		return -EBUSY;
 	progress = bhq_poll_owned(ctx, false);
@@ -719,23 +686,29 @@ static void bhq_barrier_poll(struct bhq_ctx *ctx, struct completion *done)
 }
 
 /*
+ * Waiting for a context's callbacks is taking its map for writing: from a
+ * callback (which holds it for reading) or under a lock that a callback
+ * takes, that is a deadlock, and lockdep says so.  Flush, cancel_sync and
+ * destroy say so every time, whether or not anything runs, as
+ * flush_work() and cancel_work_sync() do.
+ */
+void bhq_lockdep_wait_callbacks(struct bhq_ctx *ctx)
+{
+	lock_map_acquire(&ctx->lockdep_map);
+	lock_map_release(&ctx->lockdep_map);
+}
+
+/*
  * Queue a barrier BH behind everything pending and wait until it ran.  The
  * order is FIFO, so every BH scheduled before it has run by then, and a
  * barrier runs only in a top-level poll (bhq_bh_dispatch()), so every
  * callback that was running has returned too.  Only a oneshot is touched
  * by the poll after its callback, so the barrier may go out of scope as
- * soon as it completed.
- *
- * For lockdep, waiting here is taking the context's map for writing:
- * from a callback (which holds it for reading) or under a lock that a
- * callback takes, that is a deadlock, and lockdep says so.
+ * soon as it completed.  The caller told lockdep.
  */
 void bhq_flush_barrier(struct bhq_ctx *ctx)
 {
 	struct bhq_barrier barrier;
-
-	lock_map_acquire(&ctx->lockdep_map);
-	lock_map_release(&ctx->lockdep_map);
 
 	init_completion(&barrier.done);
 	bhq_bh_init(&barrier.bh, ctx, bhq_barrier_fn, &barrier.done,
@@ -747,19 +720,41 @@ void bhq_flush_barrier(struct bhq_ctx *ctx)
 		bhq_barrier_poll(ctx, &barrier.done);
 }
 
+/*
+ * Wait until no callback of @bh runs, from a task that is not @ctx's
+ * poller.  Nobody polls: the callback is not running, and the poll that
+ * dequeues the BH later sees it cancelled.  A poller takes the role
+ * (cmpxchg, or the thread's store) before its fully ordered dequeue, and
+ * the caller's disable is fully ordered before this load: store
+ * buffering, so one of the two sees the other.  Acquire pairs with
+ * bhq_poll_release(): a poll that ended has its callbacks done.
+ */
+static void bhq_bh_wait_idle(struct bhq_ctx *ctx)
+{
+	/* Pairs with bhq_poll_release(), and see above. */
+	if (smp_load_acquire(&ctx->poller))
+		bhq_flush_barrier(ctx);
+}
+
 /**
  * bhq_bh_cancel_sync() - cancel a BH and wait until its callback is done
  * @bh: the BH
  *
- * As bhq_bh_cancel(), and returns only when the callback is neither
- * pending nor running (as cancel_work_sync() and tasklet_kill() do), so
- * the caller may then free what the callback uses, unless it schedules
- * the BH again.  If a poll of the context is under way, this waits for a
- * flush barrier (see bhq_ctx_flush()); if none is, it returns at once.
+ * Cancels the BH and returns only when its callback is neither pending
+ * nor running, as cancel_work_sync() does: while it runs, every schedule
+ * of @bh backs out (it changes nothing and counts as ``refused``), from
+ * the callback itself (a BH that reschedules itself until done) as from
+ * any other task or CPU.  So when it returns the caller may free what the
+ * callback uses, unless it schedules the BH again; a schedule after the
+ * return works as usual.  If a poll of the context is under way, this
+ * waits for a flush barrier (see bhq_ctx_flush()); if none is, it
+ * returns at once.  A BH that was pending stays queued, cancelled, and is
+ * skipped (or run, if it is scheduled again first) by the next poll.
  *
  * Context: process context, may sleep.  From a callback of the BH's own
- * context it returns at once, after a warning if it is the callback of
- * @bh itself (or of an outer poll's), which would deadlock.
+ * context it does not wait, as nothing else can run @bh: it cancels, and
+ * warns if it is the callback of @bh itself (or of an outer poll's),
+ * whose wait would deadlock.  Lockdep sees it as a flush of the context.
  * Return: nothing.
  */
 void bhq_bh_cancel_sync(struct bhq_bh *bh)
@@ -771,26 +766,24 @@ void bhq_bh_cancel_sync(struct bhq_bh *bh)
 		       "bhq: BH %ps cancelled after bhq_bh_delete()\n", bh->func))
 		return;
 	ctx = bh->ctx;
-	bhq_bh_cancel(bh);
+	if (bhq_debug_ctx_dying(ctx, "cancel_sync"))
+		return;
 
 	/* The poller itself: only its own stack can run the callback. */
 	if (bhq_in_own_callback(ctx)) {
 		bhq_misuse(bhq_bh_running(ctx, bh),
 			   "bhq: %s(%ps) from its own callback would deadlock\n",
 			   __func__, bh->func);
+		bhq_bh_cancel(bh);
 		return;
 	}
-	/*
-	 * Nobody polls: the callback is not running, and the poll that
-	 * dequeues the BH later sees it cancelled.  A poller takes the role
-	 * (cmpxchg, or the thread's store) before its fully ordered
-	 * dequeue, and our cancel is fully ordered before this load: store
-	 * buffering, so one of the two sees the other.  Acquire pairs with
-	 * bhq_poll_release(): a poll that ended has its callbacks done.
-	 */
-	if (!smp_load_acquire(&ctx->poller))
+	bhq_lockdep_wait_callbacks(ctx);
+	if (!bhq_bh_disable(bh))
 		return;
-	bhq_flush_barrier(ctx);
+	bhq_debug_flush_begin(ctx);
+	bhq_bh_wait_idle(ctx);
+	bhq_debug_flush_end(ctx);
+	bhq_bh_enable(bh);
 }
 EXPORT_SYMBOL_GPL(bhq_bh_cancel_sync);
 
@@ -799,9 +792,9 @@ EXPORT_SYMBOL_GPL(bhq_bh_cancel_sync);
 /*
  * Take the poll role of a dying context for good: its drain and its free
  * must not run under another poller.  The thread just takes it.  A manual
- * context's owner may still be returning from a poll whose callback told
- * the destroyer to go ahead, or be waiting in bhq_poll_enter() for a
- * flush whose callback did: wait for both, and say so if that takes long.
+ * context's owner may still be returning from its last poll, whose
+ * callback told the destroyer to go ahead: wait for it to release the
+ * role, and say so if that takes long.
  */
 static void bhq_ctx_claim_wait(struct bhq_ctx *ctx, unsigned long *waited)
 {
@@ -819,10 +812,12 @@ void bhq_ctx_claim(struct bhq_ctx *ctx)
 		WRITE_ONCE(ctx->poller, (unsigned long)current);
 		return;
 	}
-	/* Fully ordered: pairs with bhq_poll_enter_manual()'s count. */
+	/*
+	 * The poll that is returning, if any, releases the role; nobody else
+	 * may take it (note (4) of include/linux/bhq.h).  Pairs with
+	 * bhq_poll_release().
+	 */
 	while (!bhq_poll_take(ctx, BHQ_POLLER_DYING))
-		bhq_ctx_claim_wait(ctx, &waited);
-	while (atomic_read_acquire(&ctx->entering))
 		bhq_ctx_claim_wait(ctx, &waited);
 }
 

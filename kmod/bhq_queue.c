@@ -91,7 +91,6 @@ void bhq_ctx_init_queue(struct bhq_ctx *ctx)
 	init_llist_head(&ctx->pending);
 	atomic_set(&ctx->nonidle, 0);
 	INIT_LIST_HEAD(&ctx->slices);
-	atomic_set(&ctx->entering, 0);
 	xa_init_flags(&ctx->bhs, XA_FLAGS_ALLOC1);
 }
 
@@ -175,28 +174,60 @@ static unsigned int bhq_nonidle_while_adding(struct bhq_bh *bh)
 	return atomic_read(&bh->flags) & BHQ_BH_NONIDLE;
 }
 
+/* A schedule of a disabled BH backs out: counted and traced, nothing set. */
+static void bhq_bh_refuse(struct bhq_ctx *ctx, struct bhq_bh *bh,
+			  bhq_func_t func)
+{
+	bhq_count(&ctx->counters->refused);
+	trace_bhq_schedule_refused(ctx, bh, func);
+}
+
 /*
  * The common part of every schedule; @set holds BHQ_BH_NONIDLE for a
- * non-idle one, and BHQ_BH_BARRIER for a flush barrier.  Runs under
- * rcu_read_lock_sched() from before the BH is published to the return:
+ * non-idle one (a flush barrier has BHQ_BH_BARRIER in its flags).  Runs
+ * under rcu_read_lock_sched() from before the BH is published to the return:
  * see "Lifetimes" at the top of this file.
  */
 void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 {
 	struct bhq_ctx *ctx = bh->ctx;
+	/* For the trace: once published, @bh may be freed and reused. */
+	bhq_func_t func = bh->func;
 	bool added, kick = false;
 	unsigned int old;
 
 	/* Misuse; checked before any bit is set, so that nothing changes. */
-	if (bhq_misuse(atomic_read(&bh->flags) & (BHQ_BH_DELETED | BHQ_BH_ORPHANED),
+	old = atomic_read(&bh->flags);
+	if (bhq_misuse(old & (BHQ_BH_DELETED | BHQ_BH_ORPHANED),
 		       "bhq: BH %ps scheduled after bhq_bh_delete() or after its context was destroyed\n",
-		       bh->func))
+		       func))
 		return;
 
 	rcu_read_lock_sched();
+	/*
+	 * In the section: a context poisoned by destroy is not freed yet.
+	 * Barriers are destroy's own, or their flush or cancel was checked.
+	 */
+	if (!(old & BHQ_BH_BARRIER) && bhq_debug_ctx_dying(ctx, "schedule")) {
+		rcu_read_unlock_sched();
+		return;
+	}
 	set |= BHQ_BH_PENDING | BHQ_BH_SCHEDULED | BHQ_BH_COUNTED;
-	/* Pairs with the fetch_andnot in bhq_bh_dequeue(). */
-	old = atomic_fetch_or(set, &bh->flags);
+	/*
+	 * Set the bits unless the BH is disabled, in one fully ordered
+	 * cmpxchg: the loop x86's atomic_fetch_or() is made of anyway.  Pairs
+	 * with the fetch_andnot in bhq_bh_dequeue(), and with the cmpxchg of
+	 * bhq_bh_disable(): a schedule either comes before the disable (and
+	 * the disabler's cancel clears what it set) or sees the count and
+	 * backs out.
+	 */
+	do {
+		if (unlikely(old & BHQ_BH_DISABLE_MASK)) {
+			bhq_bh_refuse(ctx, bh, func);
+			rcu_read_unlock_sched();
+			return;
+		}
+	} while (!atomic_try_cmpxchg(&bh->flags, &old, old | set));
 	added = !(old & BHQ_BH_PENDING);
 	if (added)
 		kick = llist_add(&bh->node, &ctx->pending);
@@ -204,7 +235,7 @@ void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 	bhq_debug_after_publish();
 
 	bhq_count(&ctx->counters->scheduled);
-	trace_bhq_schedule(ctx, bh, !(set & BHQ_BH_NONIDLE), !added);
+	trace_bhq_schedule(ctx, bh, func, !(set & BHQ_BH_NONIDLE), !added);
 	if (!added)
 		bhq_count(&ctx->counters->coalesced);
 	else if (!(set & BHQ_BH_NONIDLE))
@@ -216,6 +247,38 @@ void bhq_bh_schedule_flags(struct bhq_bh *bh, unsigned int set)
 	if (kick)
 		bhq_kick(ctx);
 	rcu_read_unlock_sched();
+}
+
+/*
+ * Disable @bh and cancel its schedule in one fully ordered step: from
+ * here on every schedule of @bh backs out (bhq_bh_schedule_flags()), and
+ * a poll that dequeues it skips it.  Nests: each call adds one to the
+ * disable count.  False, after a warning, if the count would overflow.
+ */
+bool bhq_bh_disable(struct bhq_bh *bh)
+{
+	unsigned int old = atomic_read(&bh->flags), new;
+
+	do {
+		if (bhq_misuse((old & BHQ_BH_DISABLE_MASK) == BHQ_BH_DISABLE_MASK,
+			       "bhq: BH %ps disabled too many times at once\n",
+			       bh->func))
+			return false;
+		new = (old + BHQ_BH_DISABLE_ONE) &
+		      ~(BHQ_BH_SCHEDULED | BHQ_BH_NONIDLE);
+	} while (!atomic_try_cmpxchg(&bh->flags, &old, new));
+	return true;
+}
+
+/*
+ * Undo one bhq_bh_disable().  Release pairs with the cmpxchg of the first
+ * schedule that sees the count at 0: what the disabler did before (say,
+ * reset the callback's data) happens before the callback that schedule
+ * leads to.
+ */
+void bhq_bh_enable(struct bhq_bh *bh)
+{
+	atomic_sub_return_release(BHQ_BH_DISABLE_ONE, &bh->flags);
 }
 
 /*
@@ -251,7 +314,9 @@ void bhq_bh_requeue(struct bhq_ctx *ctx, struct bhq_bh *bh)
  * scheduled.  The context's
  * thread is woken only when the pending list was empty or this is the
  * first non-idle BH while only idle ones were pending.  Scheduling an idle
- * pending BH with this function makes it non-idle.
+ * pending BH with this function makes it non-idle.  While a
+ * bhq_bh_cancel_sync() of the BH is under way the schedule backs out: it
+ * changes nothing and counts as ``refused``.
  *
  * Context: any context except NMI, with or without locks held; never
  * sleeps.

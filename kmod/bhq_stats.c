@@ -45,6 +45,7 @@ static const char *const bhq_stat_names[] = {
 	[BHQ_STAT_SLOT(spin_hits)]		= "spin_hits",
 	[BHQ_STAT_SLOT(spin_misses)]		= "spin_misses",
 	[BHQ_STAT_SLOT(spin_ns)]		= "spin_ns",
+	[BHQ_STAT_SLOT(refused)]		= "refused",
 };
 
 #define BHQ_NR_STATS	ARRAY_SIZE(bhq_stat_names)

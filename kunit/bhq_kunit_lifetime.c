@@ -821,6 +821,303 @@ static void bhq_lifetime_cancel_sync_pending(struct kunit *test)
 	bhq_ctx_destroy(m->ctx);
 }
 
+/* --- 5. cancel_sync owns the BH while it waits ------------------------ */
+
+/* The kinds of context cancel_sync is checked on. */
+struct lt_kind {
+	const char *name;
+	unsigned int flags;
+	bool per_cpu;
+};
+
+static const struct lt_kind lt_kinds[] = {
+	{ "threaded", 0, false },
+	{ "manual", BHQ_CTX_MANUAL, false },
+	{ "per-CPU", 0, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(lt_kind, lt_kinds, name);
+
+/* Schedules of the BH from the test task while cancel_sync waits. */
+#define LT_RACING_SCHEDULES	5
+/* The run of the self-rescheduling BH that blocks until released. */
+#define LT_BLOCKING_RUN		3
+
+struct lt_resched {
+	struct bhq_ctx *ctx;
+	struct bhq_bh *bh;
+	atomic_t runs;
+	bool active;		/* the callback runs */
+	bool stop;		/* the callback no longer reschedules */
+	bool active_at_return;	/* seen by the canceller as it returned */
+	int runs_at_return;
+	struct completion inside;	/* the blocking run started */
+	struct completion release;	/* let it go on */
+	struct completion returned;	/* cancel_sync returned */
+};
+
+/* A BH that reschedules itself until told to stop ("poll until done"). */
+static void lt_resched_fn(void *opaque)
+{
+	struct lt_resched *r = opaque;
+
+	WRITE_ONCE(r->active, true);
+	if (atomic_inc_return(&r->runs) == LT_BLOCKING_RUN) {
+		complete(&r->inside);
+		wait_for_completion_timeout(&r->release, LT_WAIT);
+	}
+	if (!READ_ONCE(r->stop))
+		bhq_bh_schedule(r->bh);
+	WRITE_ONCE(r->active, false);
+}
+
+static int lt_resched_cancel_thread(void *arg)
+{
+	struct lt_resched *r = arg;
+
+	bhq_bh_cancel_sync(r->bh);
+	WRITE_ONCE(r->active_at_return, READ_ONCE(r->active));
+	WRITE_ONCE(r->runs_at_return, atomic_read(&r->runs));
+	complete(&r->returned);
+	lt_park_until_stopped();
+	return 0;
+}
+
+/* A manual context's owner: polls until stopped. */
+static int lt_resched_owner_thread(void *arg)
+{
+	struct lt_resched *r = arg;
+
+	while (!kthread_should_stop()) {
+		bhq_poll(r->ctx);
+		usleep_range(50, 100);
+	}
+	return 0;
+}
+
+/* Wait (bounded) until a sync cancel holds @bh disabled. */
+static bool lt_wait_disabled(struct bhq_bh *bh)
+{
+	unsigned long end = jiffies + LT_WAIT;
+
+	while (!(atomic_read(&bh->flags) & BHQ_BH_DISABLE_MASK)) {
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(100, 200);
+	}
+	return true;
+}
+
+/*
+ * A BH that reschedules itself from its callback, cancelled with
+ * bhq_bh_cancel_sync() while its third run is inside the callback, and
+ * scheduled LT_RACING_SCHEDULES times by the test task while the cancel
+ * waits.  Every one of those schedules, and the callback's own, backs
+ * out: when cancel_sync returns the callback is not running, ran exactly
+ * three times, and does not run again (50 ms), the BH's flags are all
+ * clear, and the refused counter says 1 + LT_RACING_SCHEDULES.  A
+ * schedule after the return runs the BH once more.  The old cancel_sync
+ * cleared SCHEDULED once: the callback's reschedule queued the BH behind
+ * the flush barrier, so it ran a fourth time after cancel_sync returned.
+ */
+static void bhq_lifetime_cancel_sync_self_rescheduling(struct kunit *test)
+{
+	const struct lt_kind *kind = test->param_value;
+	struct task_struct *owner = NULL, *canceller;
+	struct lt_resched *r;
+	struct bhq_stats before, s;
+	unsigned int i;
+
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	init_completion(&r->inside);
+	init_completion(&r->release);
+	init_completion(&r->returned);
+	if (kind->per_cpu) {
+		r->ctx = bhq_cpu_ctx(cpumask_last(cpu_online_mask));
+	} else {
+		r->ctx = bhq_ctx_create("kunit-csresched", kind->flags);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(r->ctx));
+	}
+	r->bh = bhq_bh_new(r->ctx, lt_resched_fn, r);
+	KUNIT_ASSERT_NOT_NULL(test, r->bh);
+	bhq_ctx_get_stats(r->ctx, &before);
+
+	bhq_bh_schedule(r->bh);
+	if (kind->flags & BHQ_CTX_MANUAL)
+		owner = lt_run(test, lt_resched_owner_thread, r, "bhq-lt-rsown");
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&r->inside, LT_WAIT), 0);
+	canceller = lt_run(test, lt_resched_cancel_thread, r, "bhq-lt-rscancel");
+	KUNIT_EXPECT_TRUE(test, lt_wait_disabled(r->bh));
+	for (i = 0; i < LT_RACING_SCHEDULES; i++)
+		bhq_bh_schedule(r->bh);
+	/* The cancel waits for the running callback. */
+	KUNIT_EXPECT_FALSE(test, completion_done(&r->returned));
+	complete(&r->release);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&r->returned,
+							  LT_WAIT), 0);
+
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(r->active_at_return));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(r->runs_at_return), LT_BLOCKING_RUN);
+	msleep(50);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r->runs), LT_BLOCKING_RUN);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r->bh->flags), 0);
+	bhq_ctx_get_stats(r->ctx, &s);
+	KUNIT_EXPECT_EQ(test, s.refused - before.refused,
+			(u64)(1 + LT_RACING_SCHEDULES));
+
+	/* A schedule after the return works as usual. */
+	WRITE_ONCE(r->stop, true);
+	bhq_bh_schedule(r->bh);
+	bhq_ctx_flush(r->ctx);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r->runs), LT_BLOCKING_RUN + 1);
+
+	lt_reap(canceller);
+	if (owner)
+		lt_reap(owner);
+	bhq_bh_delete(r->bh);
+	if (!kind->per_cpu)
+		bhq_ctx_destroy(r->ctx);
+	else
+		bhq_ctx_flush(r->ctx);
+}
+
+/* --- 6. tearing down a manual context: the rule, and its check -------- */
+
+#ifdef CONFIG_BHQ_DEBUG
+struct lt_teardown {
+	struct bhq_ctx *ctx;
+	bool polled;			/* what the held owner's poll returned */
+	struct completion go;		/* the callback lets the destroyer go */
+	struct completion owner_done;
+	struct completion flushed;
+	struct completion destroyed;
+};
+
+/* Wait (bounded) until destroy has poisoned @ctx as dead. */
+static bool lt_wait_dead(struct bhq_ctx *ctx)
+{
+	unsigned long end = jiffies + LT_WAIT;
+
+	while (READ_ONCE(ctx->debug_state) != BHQ_DEBUG_CTX_DEAD) {
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(100, 200);
+	}
+	return true;
+}
+
+static void lt_go_fn(void *opaque)
+{
+	struct lt_teardown *t = opaque;
+
+	complete(&t->go);
+	/* The destroy starts while this flush is under way. */
+	msleep(20);
+}
+
+static int lt_teardown_owner_thread(void *arg)
+{
+	struct lt_teardown *t = arg;
+
+	WRITE_ONCE(t->polled, bhq_poll(t->ctx));
+	complete(&t->owner_done);
+	lt_park_until_stopped();
+	return 0;
+}
+
+static int lt_teardown_flusher_thread(void *arg)
+{
+	struct lt_teardown *t = arg;
+
+	bhq_ctx_flush(t->ctx);
+	complete(&t->flushed);
+	lt_park_until_stopped();
+	return 0;
+}
+
+static int lt_teardown_destroyer_thread(void *arg)
+{
+	struct lt_teardown *t = arg;
+
+	wait_for_completion_timeout(&t->go, LT_WAIT);
+	bhq_ctx_destroy(t->ctx);
+	complete(&t->destroyed);
+	lt_park_until_stopped();
+	return 0;
+}
+
+/*
+ * The window note (4) of include/linux/bhq.h rules out: the owner has
+ * called bhq_poll() but not yet taken the role (held at the top of the
+ * poll), a flush from another task polls in its place, and a callback of
+ * that flush lets a destroyer go.  Destroy then starts while the flush is
+ * under way, and the owner's poll goes on after the destroy returned.
+ * CONFIG_BHQ_DEBUG reports both, exactly once each, and the owner's poll
+ * returns false without touching the context (poisoned as dead until its
+ * grace period, which the held poll's read-side section holds back).  The
+ * old code had neither check: the owner read the context after its free,
+ * a use after free that KASAN reported (make kunit-qemu).
+ */
+static void lt_destroy_while_owner_enters(struct kunit *test)
+{
+	struct task_struct *owner, *flusher, *destroyer;
+	struct lt_teardown *t;
+	unsigned long end;
+	long misuse;
+
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	init_completion(&t->go);
+	init_completion(&t->owner_done);
+	init_completion(&t->flushed);
+	init_completion(&t->destroyed);
+	t->ctx = bhq_ctx_create("kunit-teardown", BHQ_CTX_MANUAL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t->ctx));
+	KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(t->ctx, lt_go_fn, t,
+						   GFP_KERNEL), 0);
+	misuse = bhq_misuse_count();
+
+	bhq_debug_hold_next_poll();
+	owner = lt_run(test, lt_teardown_owner_thread, t, "bhq-lt-tdowner");
+	end = jiffies + LT_WAIT;
+	while (!bhq_debug_poll_held() && time_before(jiffies, end))
+		usleep_range(100, 200);
+	KUNIT_ASSERT_TRUE(test, bhq_debug_poll_held());
+	kunit_info(test, "BHQ-EXPECTED-WARNING-BEGIN destroy during a flush, poll after destroy");
+	destroyer = lt_run(test, lt_teardown_destroyer_thread, t, "bhq-lt-tddestroy");
+	flusher = lt_run(test, lt_teardown_flusher_thread, t, "bhq-lt-tdflush");
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&t->flushed, LT_WAIT), 0);
+	/*
+	 * Destroy has drained; it cannot free the context (nor, with
+	 * lockdep, return from the key's removal) before the held poll
+	 * leaves its read-side section.
+	 */
+	KUNIT_EXPECT_TRUE(test, lt_wait_dead(t->ctx));
+	KUNIT_EXPECT_FALSE(test, completion_done(&t->owner_done));
+	bhq_debug_release_poll();
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&t->owner_done, LT_WAIT), 0);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&t->destroyed, LT_WAIT), 0);
+	kunit_info(test, "BHQ-EXPECTED-WARNING-END");
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(t->polled));
+	/* "destroyed while a flush ... is under way", "poll ... after its destroy returned" */
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count() - misuse, 2);
+	lt_reap(owner);
+	lt_reap(flusher);
+	lt_reap(destroyer);
+}
+#else
+static void lt_destroy_while_owner_enters(struct kunit *test)
+{
+}
+#endif
+
+static void bhq_lifetime_destroy_while_owner_enters(struct kunit *test)
+{
+	lt_need_debug(test);
+	lt_destroy_while_owner_enters(test);
+}
+
 static struct kunit_case bhq_lifetime_cases[] = {
 	KUNIT_CASE_PARAM(bhq_lifetime_destroy_while_schedule_returns,
 			 lt_returning_gen_params),
@@ -833,6 +1130,9 @@ static struct kunit_case bhq_lifetime_cases[] = {
 	KUNIT_CASE(bhq_lifetime_cancel_sync_threaded),
 	KUNIT_CASE(bhq_lifetime_cancel_sync_manual),
 	KUNIT_CASE(bhq_lifetime_cancel_sync_pending),
+	KUNIT_CASE_PARAM(bhq_lifetime_cancel_sync_self_rescheduling,
+			 lt_kind_gen_params),
+	KUNIT_CASE(bhq_lifetime_destroy_while_owner_enters),
 	{}
 };
 

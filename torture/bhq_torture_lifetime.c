@@ -63,7 +63,8 @@ static const char * const bhqt_life_stat_names[] = {
 	"manual_rounds", "manual_schedules", "manual_runs",
 	"manual_runs_by_helper", "manual_polls", "manual_nested_polls",
 	"manual_flushes", "manual_flush_waited", "manual_cancel_syncs",
-	"manual_cancel_waited", "manual_destroy_waited",
+	"manual_cancel_waited", "manual_self_reschedules",
+	"manual_reschedules_in_cancel", "manual_destroy_waited",
 };
 
 static_assert(ARRAY_SIZE(bhqt_life_stat_names) == BHQT_LIFE_NR_STATS);

@@ -203,6 +203,20 @@ static void bhqt_manual_arm(struct bhqt_manual_bh *b, bool idle)
 	raw_spin_unlock(&b->lock);
 }
 
+/* A callback schedules its own BH again. */
+static void bhqt_manual_reschedule(struct bhqt_manual_bh *b)
+{
+	bool cancelling;
+
+	raw_spin_lock(&b->lock);
+	cancelling = b->cancelling;
+	raw_spin_unlock(&b->lock);
+	bhqt_manual_arm(b, false);
+	bhqt_life_inc(BHQT_MANUAL_SELF_RESCHEDULES);
+	if (cancelling)
+		bhqt_life_inc(BHQT_MANUAL_RESCHEDULES_IN_CANCEL);
+}
+
 static bool bhqt_manual_armed(struct bhqt_manual_bh *b)
 {
 	bool armed;
@@ -254,6 +268,13 @@ static void bhqt_manual_fn(void *opaque)
 	b->running--;
 	b->done = max(b->done, stamp);
 	raw_spin_unlock(&b->lock);
+	/*
+	 * Half the time a helper's BH schedules itself again ("poll until
+	 * done"); a cancel_sync under way must make that schedule back out,
+	 * and its check ("synced") sees a run that it let through.
+	 */
+	if (b->helper >= 0 && rnd & 0x100)
+		bhqt_manual_reschedule(b);
 	bhqt_manual_pop(r);
 }
 

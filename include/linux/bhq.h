@@ -44,7 +44,7 @@
  * =========================  ======  ====  ======  ====  ========
  * bhq_bh_schedule(_idle)()   ok      ok    \(1)    ok    \(2)
  * bhq_bh_cancel()            ok      ok    \(1)    ok    \(2)
- * bhq_bh_cancel_sync()       ok      ok    \(1)    ok    no
+ * bhq_bh_cancel_sync()       ok      ok    no      ok    no
  * bhq_bh_delete()            \(1)    \(1)  no      ok    \(2)
  * bhq_poll()                 ok      ok    ok      \(3)  \(4)
  * bhq_ctx_flush()            ok      ok    ok      ok    no
@@ -54,21 +54,33 @@
  *     started to return: once the callback of its last schedule has
  *     started (or the owner knows the schedule call returned), it is
  *     safe, even while that schedule call is still returning on another
- *     CPU.  Schedule or cancel after delete is misuse (warned, ignored).
+ *     CPU.  A sync cancel must have returned: it writes the BH as it
+ *     returns.  Schedule or cancel after delete is misuse (warned,
+ *     ignored).
  * \(2) a schedule whose callback has started (or that returned) may
  *     still be returning when the context is destroyed: that is safe.
- *     Nothing may be scheduled on a context once its destroy started.
+ *     Once its destroy started, only the context's own callbacks (run
+ *     by the drain) may schedule on it, as with drain_workqueue().
  * \(3) a manual context is polled by one task at a time (nesting from
  *     its callbacks is fine); a flush from another task takes the poll
  *     over only while the owner does not poll, and the owner's poll then
  *     waits for it.  A threaded context is polled only by its thread.
- * \(4) destroy of a manual context waits for a poll that is returning,
- *     and for one that waits while a flush polls on its behalf (that
- *     poll then returns false without polling).  A bhq_poll() call that
- *     starts once destroy may have started is a use after free: the
- *     owner must know it will not poll again (a callback that a flush
- *     ran cannot tell whether the owner is already waiting inside
- *     bhq_poll() or only about to call it).
+ * \(4) destroy is the last call on a context, as destroy_workqueue() is.
+ *     When it is called, no flush or sync cancel on the context is under
+ *     way, and nothing but the context's own callbacks will schedule it
+ *     again.  For a manual context, its owner will not call bhq_poll()
+ *     again: the owner returned from its last poll (say, the destroyer is
+ *     the owner), or the owner's last poll is the one whose callback told
+ *     the destroyer to go ahead, and destroy waits for that poll to
+ *     return.  Everything else is misuse; CONFIG_BHQ_DEBUG reports a
+ *     flush under way and a poll, flush, sync cancel or schedule that
+ *     starts after destroy did (within a grace period of its return).
+ *
+ * bhq_bh_cancel_sync() owns the BH while it waits, as cancel_work_sync()
+ * owns a work item: every schedule of the BH meanwhile backs out, its own
+ * callback's included (counted as ``refused``), so when it returns the
+ * callback is neither pending nor running, and no schedule call that
+ * returned before it did makes the callback run again.
  *
  * Lifetimes behind (1) and (2): schedules run under rcu_read_lock_sched(),
  * BHs come from a SLAB_TYPESAFE_BY_RCU cache and contexts are freed after

@@ -33,6 +33,9 @@
  * @spin_misses: times it polled its whole window, or was told to stop, and
  *	found nothing
  * @spin_ns: nanoseconds the thread spent polling, hits and misses together
+ * @refused: schedule calls that backed out because the BH was disabled by
+ *	a bhq_bh_cancel_sync() under way; they change nothing and are not
+ *	counted in @scheduled
  *
  * At rest (nothing pending) every schedule that enqueued a BH has been
  * dequeued exactly once: scheduled - coalesced == executed + cancelled.
@@ -59,6 +62,7 @@ struct bhq_stats {
 	u64 spin_hits;
 	u64 spin_misses;
 	u64 spin_ns;
+	u64 refused;
 };
 
 #endif /* _LINUX_BHQ_STATS_H */

@@ -19,10 +19,14 @@
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 
+/*
+ * @func is read before the BH is published: by the time the event fires
+ * the BH may have run, been freed and been reused as another BH.
+ */
 TRACE_EVENT(bhq_schedule,
-	    TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bool idle,
-		     bool coalesced),
-	    TP_ARGS(ctx, bh, idle, coalesced),
+	    TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bhq_func_t func,
+		     bool idle, bool coalesced),
+	    TP_ARGS(ctx, bh, func, idle, coalesced),
 	    TP_STRUCT__entry(__array(char, ctx, BHQ_CTX_NAME_MAX + 1)
 			     __field(const void *, bh)
 			     __field(void *, func)
@@ -30,7 +34,7 @@ TRACE_EVENT(bhq_schedule,
 			     __field(bool, coalesced)),
 	    TP_fast_assign(strscpy(__entry->ctx, ctx->name, sizeof(__entry->ctx));
 			   __entry->bh = bh;
-			   __entry->func = bh->func;
+			   __entry->func = func;
 			   __entry->idle = idle;
 			   __entry->coalesced = coalesced),
 	    TP_printk("ctx=%s bh=%p func=%ps idle=%d coalesced=%d",
@@ -49,6 +53,12 @@ DECLARE_EVENT_CLASS(bhq_execute,
 				   __entry->func = func),
 		    TP_printk("ctx=%s bh=%p func=%ps", __entry->ctx, __entry->bh,
 			      __entry->func)
+);
+
+/* A schedule that backed out: the BH is disabled by a bhq_bh_cancel_sync(). */
+DEFINE_EVENT(bhq_execute, bhq_schedule_refused,
+	     TP_PROTO(struct bhq_ctx *ctx, struct bhq_bh *bh, bhq_func_t func),
+	     TP_ARGS(ctx, bh, func)
 );
 
 DEFINE_EVENT(bhq_execute, bhq_execute_start,
