@@ -2,15 +2,15 @@
 /*
  * bhq_ownership.pml: a Promela model of who polls a manual context (the
  * poll role, ctx->poller: "Ownership" in kmod/bhq_poll.c), of the flush
- * that borrows the role from the owner, of bhq_bh_cancel_sync(), and of
- * the destroy that claims the role for good and waits for an owner still
- * inside bhq_poll_enter(), for the spin model checker.
- * tools/model/bhq_protocol.pml models the rest of the protocol (schedule, the
+ * that borrows the role from the owner, of bhq_bh_cancel_sync() with the
+ * disable count that refuses schedules while it runs, and of the destroy
+ * that claims the role for good, for the spin model checker.
+ * tools/model/bhq_protocol.pml models the rest of the protocol (the
  * non-idle flag, the thread's sleep).
  *
- * Run it with tools/model/spin-check.sh (under a minute for this model): it
- * checks this model and its variants below, each against its expected
- * outcome.  By hand:
+ * Run it with tools/model/spin-check.sh (a minute and a half for this
+ * model): it checks this model and its variants below, each against its
+ * expected outcome.  By hand:
  *
  *	spin -a tools/model/bhq_ownership.pml		(or spin -DNO_BORROW_WAKE -a ...)
  *	gcc -O2 -DSAFETY -DNOCLAIM -o pan pan.c && ./pan -m100000
@@ -19,64 +19,53 @@
  *
  * Processes (tasks), started together by init:
  *  - owner: the task that owns the context.  Calls bhq_poll() at most
- *    NPOLL times and may stop for good at any point (also at once, or
+ *    NPOLL (2) times and may stop for good at any point (also at once, or
  *    right after a flush started): then the flushes must take over.
- *  - flusher: bhq_ctx_flush() from another task.
- *  - canceller: bhq_bh_cancel_sync(X) from another task.
+ *  - flusher: bhq_ctx_flush() from another task, NFLUSH (1) times.
+ *  - canceller: bhq_bh_cancel_sync(X) from another task, once.
+ *  - scheduler: bhq_bh_schedule(X) from another task, NSCHED (2) times,
+ *    concurrently with all the above.
  *  - destroyer: bhq_ctx_destroy() from another task, once it may (below).
  *  - monitor: invariants, checked in every state.
  * BHs: A and X are scheduled (pending, in either order) at the start.
  * A's callback schedules Y and may call bhq_poll() on the context (one
- * level of nesting); X's and Y's callbacks only run.  FB and CB are the
- * barriers of the flusher and of cancel_sync's flush.  Whoever holds the
- * role runs the callbacks: the owner, a flush that borrowed the role, the
- * destroyer's drain; a nested bhq_poll() nests in that task.
+ * level of nesting); X's callback may schedule X again (the driver's
+ * "poll until done" BH that reschedules itself; NSELF (1) times in all);
+ * Y's callback only runs.  FB and CB are the barriers of the flusher and
+ * of cancel_sync's flush.  Whoever holds the role runs the callbacks: the
+ * owner, a flush that borrowed the role, the destroyer's drain; a nested
+ * bhq_poll() nests in that task.
  *
- * When may destroy start?  Only once the flusher and cancel_sync have
- * returned (flush and destroy must not overlap, the table in include/linux/bhq.h),
- * and once the owner will not call bhq_poll() again (@go): it says so
- * after its last call returned; or a callback of A tells the destroyer to
- * go ahead, either running in the owner's own poll (the owner then stops:
- * the "poll that is returning" that bhq_ctx_claim() waits for), or run by
- * a flush (the flusher's or cancel_sync's) while the owner waits in
- * bhq_poll_enter() for a borrower (ghost @owaits: its cmpxchg met a
- * borrowed value and it has not taken the role since; the owner then
- * stops after that call: include/linux/bhq.h, note (4)).  In the last case the
- * flush releases the role and returns, and destroy may claim the role
- * before the woken owner's next cmpxchg: bhq_ctx_claim() then waits for
- * ctx->entering, and the owner's cmpxchg meets BHQ_POLLER_DYING and
- * returns without polling.  The owner's test of @go and its call of
- * bhq_poll() are one step: the model has no race on the user's side.  A
- * callback run by a flush while the owner is inside bhq_poll() but has
- * not met the borrower yet must not start the destroy (nothing could
- * protect that owner: it reads ctx->thread before its first cmpxchg; the
- * variant -DGO_WHILE_OWNER_CALLS).
+ * When may destroy start?  The contract of bhq_ctx_destroy() (the rule of
+ * destroy_workqueue()): no bhq_ctx_flush() nor bhq_bh_cancel_sync() of the
+ * context is under way (the flusher and the canceller returned), nothing
+ * is scheduled once it started (the scheduler returned; a callback run by
+ * the drain may still schedule), and the owner will not call bhq_poll()
+ * again (@go): it says so after its last call returned, or a callback of
+ * A that runs in the owner's own poll tells the destroyer to go ahead;
+ * the owner then stops after that call, and that poll is the "poll that
+ * is returning" which bhq_ctx_claim() waits for.  The owner's test of @go
+ * and its call of bhq_poll() are one step: the model has no race on the
+ * user's side.  A callback run by a flush may start the destroy only
+ * once the owner returned from its last call (the first case, @go is set
+ * already), not while the owner may be waiting inside bhq_poll() for
+ * that flush, or be about to call it (-DGO_WHILE_OWNER_WAITS).  So the
+ * owner never meets the destroy's claim (asserted).
  *
  * What is modelled, and where it is in the C code (one step each unless
  * said otherwise; ghosts are merged into the step they describe):
  *
- *  - kmod/bhq_poll.c, bhq_poll_enter_manual() (proctype owner): in a
- *    read-side section (rcu_read_lock_sched(), ghost @rcu), the fast
- *    path's cmpxchg(&ctx->poller, 0, current), which ends the section if
- *    it took the role; if not, atomic_inc(&ctx->entering) and
- *    smp_mb__after_atomic(), one step; READ_ONCE(ctx->poller) and, if it
- *    is the DYING value, atomic_dec(&ctx->entering) (the owner's last
- *    access) and the end of the section, one step; then, if not dying,
- *    bhq_poll_enter_slow(), counted in: its loop: the
- *    cmpxchg(&ctx->poller, 0, current) (with the
- *    rcu_read_lock() around it, and the tests of the value it read:
- *    locals); then taken (break), or a BHQ_POLLER_BORROWED value:
- *    WRITE_ONCE(ctx->owner_waits, true), wait_var_event(),
- *    WRITE_ONCE(ctx->owner_waits, false), and try again; or a
- *    BHQ_POLLER_DYING value: break, quietly; or any other value: the
- *    misuse of bhq_poll_misuse_busy() (an assertion: the owner never meets
- *    anyone else); after the loop, atomic_dec_return_release(
- *    &ctx->entering), its last access to the context if it did not take
- *    the role (__bhq_poll() then returns -EBUSY).  The nested bhq_poll()
- *    of A's callback: one step, whose READ_ONCE(ctx->poller) finds the
- *    current task, tagged or not (asserted); it neither counts itself in
- *    nor enters a read-side section.  The drain's nested polls come after
- *    the claim's wait.
+ *  - kmod/bhq_poll.c, bhq_poll_enter_manual() (proctype owner): its loop:
+ *    cmpxchg(&ctx->poller, 0, current); then taken: break, and
+ *    WRITE_ONCE(ctx->owner_waits, false) if it set it in this call (a
+ *    step of its own, after the cmpxchg); or a BHQ_POLLER_BORROWED
+ *    value: WRITE_ONCE(ctx->owner_waits, true), wait_var_event(), and try
+ *    again (owner_waits stays set until the role is taken); or any other
+ *    value (BHQ_POLLER_DYING, another task): the misuse of
+ *    bhq_poll_misuse_busy(), an assertion (never under the contract).  The
+ *    nested bhq_poll() of A's callback: one step, whose
+ *    READ_ONCE(ctx->poller) finds the current task, tagged or not
+ *    (asserted).
  *  - include/linux/wait_bit.h, wait_var_event(&ctx->poller,
  *    READ_ONCE(ctx->poller) != owner) (inline wait_var_event): the check
  *    of the condition before waiting; then the loop of ___wait_var_event():
@@ -102,30 +91,41 @@
  *    SCHEDULED is skipped; a barrier at depth > 1 is put back,
  *    bhq_bh_requeue(): atomic_or(), llist_add(), one step (the barrier is
  *    private to its flusher); a barrier at depth 1 runs bhq_barrier_fn(),
- *    complete(); X's and Y's callbacks return; A's callback schedules Y
- *    (bhq_bh_schedule_flags(): atomic_fetch_or(), then llist_add() if
- *    PENDING was off) and may call bhq_poll(): the nested poll carves and
- *    runs the same loop at depth 2 (a nested poll pops the outer slices
- *    first, so the slices are one FIFO, @slices); when it finds no slice
- *    left it returns, and so does A's callback; depth--.
+ *    complete(); Y's callback returns; X's callback may schedule X
+ *    (below), then returns; A's callback schedules Y (its
+ *    bhq_bh_schedule_flags(): the try_cmpxchg, Y has no disable count,
+ *    then llist_add() if PENDING was off) and may call bhq_poll(): the
+ *    nested poll carves and runs the same loop at depth 2 (a nested poll
+ *    pops the outer slices first, so the slices are one FIFO, @slices);
+ *    when it finds no slice left it returns, and so does A's callback;
+ *    depth--.
+ *  - kmod/bhq_queue.c, bhq_bh_schedule_flags() of X (inline schedule_x,
+ *    the scheduler's and X's callback's): its loop of atomic_read() and
+ *    atomic_try_cmpxchg() is one step: if the disable count (bits 16..31,
+ *    here flags >> 3) is not 0 the schedule backs out, changing nothing
+ *    (it counts `refused`); else it sets PENDING | SCHEDULED; then, if
+ *    PENDING was off, llist_add(), a step of its own.
  *  - bhq_flush_barrier() for a manual context (inline flush):
- *    bhq_bh_init() and bhq_bh_schedule_flags(): atomic_fetch_or() and
- *    llist_add(), one step (nobody sees the barrier before the add); then
- *    bhq_barrier_poll(): completion_done(); READ_ONCE(ctx->owner_waits);
- *    if it read false, bhq_poll_take(), the cmpxchg(0 -> current |
- *    BHQ_POLLER_BORROWED); if taken, bhq_poll_owned() and
- *    bhq_poll_release(); else wait_for_completion_timeout(done, 1), and
- *    break if it returned non-zero (it consumed the completion, so
- *    completion_done() could not say so any more).
- *  - bhq_bh_cancel_sync() (proctype canceller): bhq_bh_cancel()'s
- *    atomic_fetch_andnot() of SCHEDULED; smp_load_acquire(&ctx->poller);
- *    if not 0, bhq_flush_barrier().
+ *    init_completion(), bhq_bh_init() and bhq_bh_schedule_flags(): its
+ *    try_cmpxchg and llist_add(), one step (nobody sees the barrier before
+ *    the add); then bhq_barrier_poll(): completion_done();
+ *    READ_ONCE(ctx->owner_waits); if it read false, bhq_poll_take(), the
+ *    cmpxchg(0 -> current | BHQ_POLLER_BORROWED); if taken,
+ *    bhq_poll_owned() and bhq_poll_release(); else
+ *    wait_for_completion_timeout(done, 1), and break if it returned
+ *    non-zero (it consumed the completion, so completion_done() could not
+ *    say so any more).
+ *  - bhq_bh_cancel_sync() (proctype canceller): its try_cmpxchg loop, one
+ *    fully ordered step that adds BHQ_BH_DISABLE_ONE to the disable count
+ *    and clears SCHEDULED (and NONIDLE); smp_load_acquire(&ctx->poller);
+ *    if not 0, bhq_flush_barrier(); then
+ *    atomic_sub_return_release(BHQ_BH_DISABLE_ONE, &bh->flags), the
+ *    re-enable, its last access: the return (@cs_ret) is that step.
  *  - kmod/bhq_ctx.c, bhq_ctx_teardown() for a manual context (proctype
  *    destroyer): bhq_ctx_claim(): its loop of cmpxchg(0 -> current |
- *    BHQ_POLLER_DYING) until it succeeds, then its loop of
- *    atomic_read_acquire(&ctx->entering) until it reads 0 (the role is
- *    never released); bhq_ctx_drain(): llist_empty(), then
- *    bhq_poll_owned() while the list is not empty; bhq_ctx_free().
+ *    BHQ_POLLER_DYING) until it succeeds (the role is never released);
+ *    bhq_ctx_drain(): llist_empty(), then bhq_poll_owned() while the list
+ *    is not empty; bhq_ctx_free().
  *  - kernel/sched/completion.c: @done is completion::done; complete()
  *    increments it, completion_done() reads it, a
  *    wait_for_completion_timeout() that succeeds decrements it.
@@ -135,32 +135,31 @@
  *    blocking step: it ends when the completion is done (the wait
  *    succeeds), or with a timeout once owner_waits is clear; a flush's
  *    bhq_poll_take() waits until the role is free or the barrier done.
- *    Each of the claim's two loops, of cmpxchg() (or atomic_read_acquire())
- *    and bhq_ctx_claim_wait()'s schedule_timeout_uninterruptible(1), is
- *    one blocking step: its cmpxchg that succeeds, its read of 0.  What is
- *    left out (a timeout while owner_waits is set, followed by a read of
- *    it that says so, and a cmpxchg that fails, with the barrier not done;
- *    a claim's cmpxchg that fails, a read of a count that is not 0) only
- *    leads to another wait and changes no state; and a flusher waiting
- *    before its cmpxchg can do all that one waiting after it can (the
- *    take once the role is free, the return once the barrier is done).  So
- *    no reachable state is lost, and the model has no cycle of such
- *    retries.  A task that so waits for ever in the model spins for ever
- *    in C: spin reports it as an invalid end state.  The claim's
- *    pr_warn() after 10 s.
+ *    The claim's loop of cmpxchg() and bhq_ctx_claim_wait()'s
+ *    schedule_timeout_uninterruptible(1) is one blocking step: its cmpxchg
+ *    that succeeds.  What is left out (a timeout while owner_waits is set,
+ *    followed by a read of it that says so, and a cmpxchg that fails, with
+ *    the barrier not done; a claim's cmpxchg that fails) only leads to
+ *    another wait and changes no state; and a flusher waiting before its
+ *    cmpxchg can do all that one waiting after it can (the take once the
+ *    role is free, the return once the barrier is done).  So no reachable
+ *    state is lost, and the model has no cycle of such retries.  A task
+ *    that so waits for ever in the model spins for ever in C: spin
+ *    reports it as an invalid end state.  The claim's pr_warn() after 10 s.
  *  - the non-idle flag and slices_nonidle, NONIDLE, bhq_mark_nonidle(),
  *    bhq_kick() (no thread), bhq_compute_timeout(): they decide how soon a
- *    poll comes, not who polls (tools/model/bhq_protocol.pml has them); counters,
- *    tracing, lockdep maps, rcu_read_lock(), BH ids and allocation;
- *    COUNTED, DELETED, ONESHOT, ORPHANED, bhq_bh_reap(), the drain's
- *    discard mode (the drain here ends within two polls, far from
- *    BHQ_DRAIN_MAX_POLLS), bhq_ctx_orphan_live(), bhq_ctx_unregister().
+ *    poll comes, not who polls (tools/model/bhq_protocol.pml has them);
+ *    counters (`refused` too), tracing, lockdep maps, rcu_read_lock(), BH
+ *    ids and allocation; COUNTED, DELETED, ONESHOT, ORPHANED,
+ *    bhq_bh_delete(), bhq_bh_reap(), the drain's discard mode (the drain
+ *    here ends within a few polls, far from BHQ_DRAIN_MAX_POLLS),
+ *    bhq_ctx_orphan_live(), bhq_ctx_unregister().
  *  - the misuse checks that read ctx->poller before the protocol starts
  *    (bhq_in_own_callback() in bhq_ctx_flush(), bhq_bh_cancel_sync() and
  *    bhq_ctx_destroy()): none of these tasks polls when it calls, so they
- *    read "not mine" whatever the value.  The misuse checks of deleted
- *    BHs, in_task(), ctx->thread (the owner's read of it before it counts
- *    itself in: no destroy may start then, above).
+ *    read "not mine" whatever the value, and cancel_sync's path for a
+ *    caller that is the poller (it re-enables and returns) is not taken.
+ *    The misuse checks of deleted BHs, in_task(), ctx->thread.
  *  - ctx->innermost, the poll frames and bhq_bh_running(): the model knows
  *    which callback runs (ghost @running).
  *  - spurious wakeups of the owner: TASK_UNINTERRUPTIBLE ignores signals,
@@ -170,46 +169,40 @@
  *    value) is modelled: the owner sleeps again.
  *  - threaded contexts: their thread is the only poller (bhq_protocol.pml).
  *  - nesting deeper than one level; more than one flusher or cancel_sync;
- *    other tasks calling bhq_poll() (misuse: only the owner counts itself
- *    in ctx->entering while the claim reads it).
+ *    other tasks calling bhq_poll() (misuse).
  *
  * Memory model: spin explores sequentially consistent interleavings.  That
  * is sound for this model because every access it makes of shared state is
  *  - a fully ordered atomic: the cmpxchg()s that succeed, of
- *    bhq_poll_enter(), bhq_poll_take() and bhq_ctx_claim();
- *    atomic_fetch_or() of a schedule, atomic_fetch_andnot() of
- *    bhq_bh_dequeue() and of bhq_bh_cancel(); llist_add() (cmpxchg) and
+ *    bhq_poll_enter(), bhq_poll_take() and bhq_ctx_claim(); the
+ *    try_cmpxchg()s that succeed, of a schedule and of cancel_sync;
+ *    atomic_fetch_andnot() of bhq_bh_dequeue(); llist_add() (cmpxchg) and
  *    llist_del_all() (xchg).  A cmpxchg that fails is only a read; each
- *    of them is covered below;
+ *    of them is covered below.  A schedule's loop is one step: a schedule
+ *    that backs out changes nothing, and takes effect nowhere but at the
+ *    read that saw the count (its atomic_read() or its last failed
+ *    try_cmpxchg()); one that succeeds takes effect at its try_cmpxchg(),
+ *    which compares the whole word, count included, with what it read;
  *  - or separated by a full barrier from what it pairs with, in three
  *    store-buffering pairs, so that one side sees the other:
- *    cancel_sync's atomic_fetch_andnot() (full) then its load of
- *    ctx->poller, against a poller's cmpxchg() (full) then the
- *    atomic_fetch_andnot() of its dequeue (bhq_bh_cancel_sync()'s comment);
- *    a borrower's store-release of 0, smp_mb(), then waitqueue_active(),
- *    against the owner's prepare_to_wait_event() (adds the entry, then
+ *    cancel_sync's try_cmpxchg() (full) then its load of ctx->poller,
+ *    against a poller's cmpxchg() (full) then the atomic_fetch_andnot() of
+ *    its dequeue (bhq_bh_cancel_sync()'s comment); a borrower's
+ *    store-release of 0, smp_mb(), then waitqueue_active(), against the
+ *    owner's prepare_to_wait_event() (adds the entry, then
  *    set_current_state(), smp_store_mb()) then its READ_ONCE(ctx->poller);
- *    and the owner's atomic_inc(&ctx->entering), smp_mb__after_atomic(),
- *    then its re-read of ctx->poller and each read by its later cmpxchg()s
- *    (which come after it in program order, a failing one included),
- *    against the claim's cmpxchg() that succeeds (fully ordered: its write
- *    of the DYING value, then a full barrier) then its
- *    atomic_read_acquire(&ctx->entering): either the claim reads the count
- *    with the owner in it, or the owner's re-read reads the DYING value
- *    (which stays, the claim never releases it) and the owner returns
- *    without polling, still inside its read-side section, which the free's
- *    grace period waits for (a section that began before the destroy);
+ *    and ctx->owner_waits (below);
  *  - or a release/acquire pair: the store-release of bhq_poll_release()
  *    against cancel_sync's smp_load_acquire() (a poll that ended has its
  *    callbacks done) and against the next holder's cmpxchg() that reads it
  *    (fully ordered, so at least an acquire): depth, the slices and the
  *    frames pass from holder to holder, and the claim's cmpxchg sees the
- *    owner's last poll done; the owner's atomic_dec_return_release() of
- *    ctx->entering, after its last access to the context (its cmpxchg()s,
- *    its stores to ctx->owner_waits, its reads in wait_var_event()),
- *    against the claim's atomic_read_acquire() that reads 0 from it, before
- *    the drain and bhq_ctx_free() (the owner is the only task counted in
- *    while the claim reads, so that 0 is its dec's);
+ *    owner's last poll done (its last access is that store); cancel_sync's
+ *    atomic_sub_return_release() against the try_cmpxchg() of a schedule
+ *    that reads the count it left (everything cancel_sync did comes
+ *    before that schedule takes effect; a schedule that still reads the
+ *    count read a value from before the sub, and backs out as it would
+ *    have there);
  *  - or under a lock: completion::done (complete(), the wait, and
  *    completion_done(), whose READ_ONCE() of 0 only means one more turn of
  *    the flush's loop, as a read one step earlier would), the wait queue's
@@ -217,16 +210,25 @@
  *  - or role-owned (depth, the slices, a requeue's atomic_or() before its
  *    llist_add()) or private (a barrier before its llist_add(), the
  *    holder's read of its own ctx->poller value in bhq_poll_release());
- *  - or ctx->owner_waits, a hint with no ordering (WRITE_ONCE(),
- *    READ_ONCE()): the model lets a flush read its value or 0, whatever
- *    the value is; reading 1 late only costs a jiffy (it reads again
- *    after its wait, which the model ends once the flag is clear).  So
- *    the model checks that the flag only decides who goes first, never
- *    who may poll (the comment in bhq_poll.c).
+ *  - or ctx->owner_waits, WRITE_ONCE() and READ_ONCE() with no barrier of
+ *    their own, read here with its value at that step.  The owner's store
+ *    of true has a control dependency on the cmpxchg that met the
+ *    borrower and is followed by the full barrier of set_current_state()
+ *    before its read of ctx->poller; its store of false follows its
+ *    cmpxchg that took the role.  Every read by a flush follows a full
+ *    barrier (its barrier's llist_add(), the smp_mb() of its last release,
+ *    the schedule() of its timed wait) and precedes its fully ordered
+ *    cmpxchg.  So a flush cannot read false after its own release of a
+ *    borrowed value that the owner read after storing true: store
+ *    buffering with full barriers on both sides.  A read of false is
+ *    stale only against a store of true whose owner has not yet seen the
+ *    flush's value of the role, which the interleaving of that read
+ *    before the store gives.  Read stale or not, the flag only decides
+ *    who goes first, never who may poll (the comment in bhq_poll.c): P1
+ *    to P5 hold whatever the flush reads; P6 needs the above.
  * The plain llist_empty() reads before llist_del_all() (carve, drain)
- * follow the holder's fully ordered cmpxchg() or dequeue (or the claim's
- * acquire); an empty read only leaves the list for a later poll, and is
- * merged with the xchg.
+ * follow the holder's fully ordered cmpxchg() or dequeue; an empty read
+ * only leaves the list for a later poll, and is merged with the xchg.
  *
  * Properties (spin reports a violation of any of them as an error):
  *
@@ -241,32 +243,54 @@
  *     ends; and the ltl claim terminates: every run, infinite ones
  *     included, ends with every task done.  Also when the owner stops
  *     polling right after the flush started.  And when it returns, what it
- *     waits for is done: ghost @live holds the BHs whose schedule has
- *     returned (A and X from the start, Y once A's schedule of it added or
- *     found it pending) until their callback returns, or until a dequeue
- *     skips them; a flush takes a snapshot (@waitfor) when it adds its
- *     barrier and asserts (waitfor & live) == 0 when it returns.  So every
- *     BH scheduled before the flush has run, or was cancelled, and every
- *     callback that was running has returned: A stays live until it
- *     returns, also when its nested poll met the barrier.
- *  P3 cancel_sync, CANCEL_OK: once it returned (@cs_ret), X's callback is
- *     not running (@running: from the dequeue that finds SCHEDULED to the
- *     return of the callback); and a dequeue that would run X after that is
- *     an assertion.  X is not scheduled again in the model.
+ *     waits for is done: ghost @lpend holds the BHs whose schedule is made
+ *     (added to the list, or coalesced onto a BH on the list) and not yet
+ *     dequeued, @running the callbacks running; a flush takes a snapshot
+ *     of both when it adds its barrier (@wpend, @wrun), each dequeue and
+ *     each return clears its bit there, and the flush asserts both empty
+ *     when it returns.  So every BH scheduled before the flush has been
+ *     dequeued (run, or skipped when cancelled), and every callback that
+ *     was running has returned: A's until it returns, also when its
+ *     nested poll met the barrier; X's first run even when X is pending
+ *     again.  A schedule that coalesces onto an add in progress (another
+ *     schedule of the BH set PENDING and has not called llist_add() yet,
+ *     ghost @xadding) is made only by that add: -DFLUSH_WAITS_FOR_COALESCED.
+ *  P3 cancel_sync: when it returns, X's callback is not running
+ *     (CANCEL_OK, asserted at the return; @running: from the dequeue that
+ *     finds SCHEDULED to the return of the callback), and afterwards a
+ *     dequeue runs X only for a schedule of X that took effect after the
+ *     return (ghost @xok: SCHEDULED set by a schedule whose try_cmpxchg
+ *     follows @cs_ret, cleared by each dequeue of X; asserted at the
+ *     dequeue).  Every schedule that took effect before the return, from
+ *     the scheduler or from X's own callback, was undone by the cancel or
+ *     refused by the disable count; so was every schedule that returned
+ *     before cancel_sync did.  A schedule still under way at the return
+ *     may take effect after it: -DLATE_AT_CALL.
  *  P4 the owner never reports a misuse (@owner_misuse: it met a value that
- *     is neither 0, nor borrowed, nor dying), and never waits for ever (the
- *     end-state check, the ltl claim): a borrower's release wakes it.
+ *     is neither 0 nor borrowed, the destroy's claim included), and never
+ *     waits for ever (the end-state check, the ltl claim): a borrower's
+ *     release wakes it.
  *  P5 destroy, FREE_OK: when the destroyer frees the context, no task has
  *     a poll active and the owner may not touch the context any more
- *     (@ocall, from its call of bhq_poll() to its last access: the release
- *     of the role after its poll, or the dec of ctx->entering when it did
- *     not take the role); and the owner never touches the context after it
- *     was freed (asserted at its count, its cmpxchg and its dec).  Also
- *     when a callback run by a flush started the destroy while the owner
- *     waited for that flush (above).
+ *     (@ocall, from its call of bhq_poll() to its last access, the release
+ *     of the role after its poll); and the owner never touches the context
+ *     after it was freed (asserted at its cmpxchg and its store of
+ *     owner_waits).
+ *  P6 the owner's wait is bounded: once the owner set owner_waits in a
+ *     bhq_poll() call (ghost @owset, until it takes the role), at most
+ *     NWAIT (2) borrowed polls take the role before it does (ghost @owp,
+ *     counted at each take, asserted): at most one per flushing task (the
+ *     flusher, cancel_sync's flush) that read owner_waits before it was
+ *     set.  Its read after its own borrowed poll sees the flag (see
+ *     "Memory model"), so it waits for the owner's poll to run its
+ *     barrier.
  *
  * Variants (tools/model/spin-check.sh knows which must pass and which fail):
  *
+ *  -DNFLUSH=2, the flusher flushes twice: P6 with one more flush, enough
+ *	for -DOWNER_CLEARS_WAITS_BEFORE_RETRY to break it (with one, it
+ *	cannot: a flush borrows the role at most twice).  Must hold, as must
+ *	-DNSCHED=n, -DNSELF=n, -DNPOLL=n for other bounds.
  *  -DLOOP_AFTER_WAIT, bhq_barrier_poll() as it was before its fix: it
  *	loops to completion_done() after wait_for_completion_timeout()
  *	returned > 0, but that wait consumed the completion
@@ -287,53 +311,78 @@
  *	clears SCHEDULED: it reads 0, a flush takes the role and dequeues X
  *	with SCHEDULED set, then cancel_sync clears it and returns while X's
  *	callback runs: P3.
+ *  -DCANCEL_SYNC_NO_BACKOUT, a schedule ignores the disable count (the
+ *	code before it): X's callback, running when cancel_sync starts,
+ *	schedules X again after the cancel cleared SCHEDULED; X is added
+ *	behind cancel_sync's barrier, which runs first, and X runs after
+ *	cancel_sync returned: P3.
  *  -DBARRIER_IN_NESTED, a nested poll runs the barrier instead of putting
  *	it back: the flush returns while A's callback, whose nested poll ran
- *	the barrier, still runs: P2 (waitfor & live).
+ *	the barrier, still runs: P2 (wpend, wrun).
  *  -DPOLL_WITHOUT_OWNERSHIP, the flusher polls without taking the role (as
  *	the code before "Ownership" did): the owner takes it meanwhile and
  *	both poll: P1.
  *  -DDESTROY_WITHOUT_CLAIM, destroy drains and frees without
- *	bhq_ctx_claim(): it frees the context under the owner's returning
- *	poll, or polls with it: P5 or P1.
- *  -DNO_ENTERING_COUNT, bhq_ctx_claim() without its wait for
- *	ctx->entering (the claim as it was before): a callback run by a flush
- *	starts the destroy while the owner waits for that flush; the flush
- *	releases the role and returns, destroy claims it before the woken
- *	owner's cmpxchg, drains, and frees while the owner is still in
- *	bhq_poll_enter() (P5, FREE_OK), whose cmpxchg then touches the freed
- *	context (P5).  Woken, the owner is in no RCU read-side section, so
- *	the grace period of bhq_ctx_free() does not protect it.
- *  -DFAST_PATH_WITHOUT_RCU, the owner's fast path, which counts itself in
- *	only after its first cmpxchg failed, without the read-side section
- *	around them (the free does not wait for it): that cmpxchg meets the
- *	flush, whose callback starts the destroy; destroy claims the role and
- *	reads the count before the owner's increment, and frees under it: P5.
- *  -DNO_DYING_RECHECK, the section ends with the count, without the
- *	re-read of the role: destroy reads the count before the increment,
- *	and frees under the owner's next cmpxchg: P5.
- *  -DCLAIM_UNTAGGED, bhq_ctx_claim() takes the role with cmpxchg(0 ->
- *	current), untagged: the woken owner's cmpxchg meets the destroyer as
- *	if it were another owner: a false misuse report (P4); and an owner
- *	whose re-read of the role in its read-side section does not see
- *	the claim as one leaves the section, so the free does not wait for
- *	its next cmpxchg (P5, which spin reports first).
- *  -DDYING_IS_MISUSE, bhq_poll_enter() does not test BHQ_POLLER_DYING
- *	before bhq_poll_misuse_busy(): the same false misuse report (P4).
- *  -DGO_WHILE_OWNER_CALLS, not a bug of the C code but the limit of what
- *	it can do: a callback run by a flush starts the destroy while the
- *	owner is inside bhq_poll() but may not have counted itself in yet
- *	(ghost @ocall instead of @owaits): destroy claims the role, reads a
- *	count of 0, and frees before the owner's first cmpxchg (P5).  So the
- *	user may start the destroy from such a callback only if it knows that
- *	the owner already waits in bhq_poll() (include/linux/bhq.h, note (4)).
+ *	bhq_ctx_claim(): it polls with the owner's returning poll, or frees
+ *	the context under it: P1 or P5.
+ *  -DOWNER_CLEARS_WAITS_BEFORE_RETRY, bhq_poll_enter_manual() clears
+ *	owner_waits after each wait, before its next cmpxchg (the code before
+ *	the destroy contract).  The owner meets the flusher's poll (A's
+ *	nested poll in it put both barriers back) and sets the flag;
+ *	cancel_sync's flush, then the flusher again, had read it clear before
+ *	and borrow the role in turn (two polls: the bound; the flusher's
+ *	cmpxchg comes after the other poll ran its barrier, which
+ *	completion_done() did not see yet); the flusher's next flush reads
+ *	the flag set and waits, but the owner, woken, clears it before its
+ *	cmpxchg, and that flush borrows a third time: P6.  With -DNFLUSH=2;
+ *	with one flush it holds: no task is left to borrow a third time.
+ *  -DLATE_AT_CALL, not a bug of the C code but the limit of what any code
+ *	can do: P3 read literally, "unless X was scheduled by a schedule that
+ *	started after cancel_sync returned", with the start at the call of
+ *	the schedule (a ghost step before its try_cmpxchg loop).  The
+ *	scheduler calls bhq_bh_schedule(X), cancel_sync runs from start to
+ *	return, then the schedule takes effect and X runs: P3.  In C its
+ *	atomic_read() may even come before cancel_sync started: the
+ *	re-enable gives the flags back the value it read (an ABA), and its
+ *	try_cmpxchg succeeds.  No code can refuse a schedule whose call
+ *	overlaps the return; what cancel_sync guarantees is P3 as checked: a
+ *	schedule that took effect, or returned, before it returned never
+ *	runs X afterwards.
+ *  -DFLUSH_WAITS_FOR_COALESCED, not a bug of the changes modelled here but
+ *	a gap in bhq_ctx_flush()'s kernel-doc ("every BH scheduled before the
+ *	call has run"): P2 counts a schedule that coalesced onto an add in
+ *	progress as made when it returns.  The scheduler's try_cmpxchg sets
+ *	PENDING on X, X's callback schedules X again (it finds PENDING: it
+ *	returns at once), a flush adds its barrier, and only then does the
+ *	scheduler's llist_add() put X behind the barrier: the flush returns
+ *	before X is dequeued (P2).  (Spin's trail shows it with cancel_sync's
+ *	flush, whose X is cancelled anyway; the flusher's is the same.)
+ *  -DGO_WHILE_OWNER_WAITS, not a bug of the C code but its contract: a
+ *	callback run by a flush starts the destroy while the owner waits in
+ *	bhq_poll_enter() for that flush (what the contract allowed before
+ *	ctx->entering was removed).  The flush releases the role and returns,
+ *	destroy claims the role, drains and frees while the woken owner is
+ *	still inside bhq_poll() (P5, FREE_OK), before its next cmpxchg,
+ *	which would touch the freed context (P5) and meet the claim (P4).
  */
 
+#ifndef NPOLL
 #define NPOLL		2	/* the owner calls bhq_poll() at most this often */
+#endif
+#ifndef NFLUSH
+#define NFLUSH		1	/* the flusher calls bhq_ctx_flush() this often */
+#endif
+#ifndef NSCHED
+#define NSCHED		2	/* the scheduler schedules X this often */
+#endif
+#ifndef NSELF
+#define NSELF		1	/* X's callbacks schedule X at most this often */
+#endif
+#define NWAIT		2	/* P6: a borrowed poll per flushing task */
 
 /* BHs; a set of BHs is a bit mask. */
 #define A		0	/* schedules Y, may call bhq_poll() (nesting) */
-#define X		1	/* bhq_bh_cancel_sync() cancels it */
+#define X		1	/* cancel_sync cancels it; schedules itself */
 #define Y		2	/* A's callback schedules it */
 #define FB		3	/* the flusher's barrier */
 #define CB		4	/* the barrier of cancel_sync's flush */
@@ -344,23 +393,18 @@
 #define PENDING		1	/* BHQ_BH_PENDING */
 #define SCHEDULED	2	/* BHQ_BH_SCHEDULED */
 #define BARRIER		4	/* BHQ_BH_BARRIER */
+#define DISABLE_ONE	8	/* BHQ_BH_DISABLE_ONE: the count is flags >> 3 */
 
 /* Tasks, and their values of ctx->poller: (task << 2) | tags. */
 #define OWNER		1
 #define FLUSHER		2
 #define CANCELLER	3
 #define DESTROYER	4
+#define SCHEDULER	5	/* never polls */
 #define BORROWED	1	/* BHQ_POLLER_BORROWED */
 #define DYING		2	/* BHQ_POLLER_DYING */
 #define TASKV(t)	((t) << 2)
 #define TASK(v)		((v) >> 2)	/* bhq_poller_task() */
-
-/* The tag of the claim's value of ctx->poller. */
-#ifdef CLAIM_UNTAGGED
-#define CLAIM_TAG	0
-#else
-#define CLAIM_TAG	DYING
-#endif
 
 /* The owner's task state. */
 #define RUNNING		0	/* TASK_RUNNING */
@@ -373,35 +417,36 @@ chan pending = [NBH] of { byte };	/* @pending, FIFO as carved */
 chan slices = [NBH] of { byte };	/* @slices: every active slice */
 byte depth;				/* @depth */
 byte poller;				/* @poller */
+bit owner_waits;			/* @owner_waits */
 /* struct completion::done of the barriers FB and CB */
 byte done[2];
-/* @owner_waits */
-bit owner_waits;
-/* @entering: the owner only (see "Abstracted away") */
-byte entering;
-/* The owner is in the read-side section of bhq_poll_enter_manual(). */
-bit rcu;
 /* The owner's entry on the wait queue of &ctx->poller, its task state. */
 bit wq;
 bit ostate = RUNNING;
 
 /* Ghosts, for the properties only. */
-byte tdepth[5];		/* active polls of each task */
-byte live;		/* BHs scheduled (the schedule returned), not done */
+byte tdepth[SCHEDULER];	/* active polls of each task */
+byte lpend;		/* BHs whose schedule is made and not dequeued */
 byte running;		/* callbacks dequeued to run, not returned */
+byte wpend[2];		/* what the flush of FB, of CB waits to be dequeued */
+byte wrun[2];		/* ... and to return */
+bit xadding;		/* a schedule of X set PENDING, not added it yet */
+bit xok;		/* X's SCHEDULED set by a schedule made after @cs_ret */
+byte nself;		/* schedules of X by X's callbacks */
 bit ocall;		/* the owner is inside bhq_poll(), before its last access */
-bit owaits;		/* ... and has met a borrower (since its last take) */
-bit owner_misuse;	/* the owner met another task, not borrowing nor dying */
+bit owset;		/* ... and set owner_waits, and has not taken the role */
+byte owp;		/* borrowed polls taken since, in this bhq_poll() */
+bit owner_misuse;	/* the owner met a value not 0 nor borrowed */
 bit cs_ret;		/* bhq_bh_cancel_sync() returned */
-bit owner_done, fl_done, cs_done;
+bit owner_done, fl_done, sc_done;
 bit go;			/* destroy may start, as far as the owner goes */
 bit freed;		/* bhq_ctx_free() */
 
 #define NPOLLERS	((tdepth[OWNER] > 0) + (tdepth[FLUSHER] > 0) + \
 			 (tdepth[CANCELLER] > 0) + (tdepth[DESTROYER] > 0))
 #define MUTEX_OK	(NPOLLERS <= 1)
-#define CANCEL_OK	(!cs_ret || !(running & BIT(X)))
 #define FREE_OK		(!freed || (NPOLLERS == 0 && !ocall))
+#define CANCEL_OK	(!cs_ret || !(running & BIT(X)))
 
 /* Does task @me take the role to poll?  Not the flusher of old. */
 #ifdef POLL_WITHOUT_OWNERSHIP
@@ -409,6 +454,26 @@ bit freed;		/* bhq_ctx_free() */
 #else
 #define TAKES(me)	1
 #endif
+
+/* Is a schedule of X made now one that P3 lets run after the return? */
+#ifdef LATE_AT_CALL
+#define LATE		st
+#else
+#define LATE		cs_ret
+#endif
+
+/* Does a schedule back out while a disable count is set? */
+#ifdef CANCEL_SYNC_NO_BACKOUT
+#define BACKS_OUT	0
+#else
+#define BACKS_OUT	1
+#endif
+
+/* A callback returns: ghosts only, merged into the step of the return. */
+#define RETURNS(b) \
+	running = running & ~BIT(b); \
+	wrun[0] = wrun[0] & ~BIT(b); \
+	wrun[1] = wrun[1] & ~BIT(b)
 
 /*
  * bhq_carve_slice(): llist_empty() / llist_del_all(), the slice appended
@@ -426,8 +491,60 @@ inline carve()
 }
 
 /*
+ * bhq_bh_schedule(X) (bhq_bh_schedule_flags()), from the scheduler or from
+ * X's own callback.  Its try_cmpxchg loop is one step (see "Memory
+ * model"): a disable count (cancel_sync under way) refuses the schedule,
+ * which changes nothing; else PENDING | SCHEDULED are set and, if PENDING
+ * was clear, llist_add() follows.  Uses the caller's locals t and st.
+ */
+inline schedule_x()
+{
+#ifdef LATE_AT_CALL
+	/* the call (ghost): does it start after cancel_sync returned? */
+	st = cs_ret;
+#endif
+	atomic {
+		t = flags[X];
+		if
+		:: BACKS_OUT && t >= DISABLE_ONE ->
+			/* refused (counted): as if it found X pending */
+			t = PENDING
+		:: !BACKS_OUT || t < DISABLE_ONE ->
+			flags[X] = t | PENDING | SCHEDULED;
+			xok = xok | LATE;
+			if
+			:: !(t & PENDING) ->
+				xadding = 1
+			:: (t & PENDING) && !xadding ->
+				/* coalesced onto X on the list: made */
+				lpend = lpend | BIT(X)
+			:: else ->
+				/* coalesced onto an add in progress */
+#ifdef FLUSH_WAITS_FOR_COALESCED
+				lpend = lpend | BIT(X)
+#else
+				skip
+#endif
+			fi
+		fi
+	}
+	/* llist_add() unless it was pending: the schedule is made */
+	if
+	:: !(t & PENDING) ->
+		atomic {
+			pending!X;
+			lpend = lpend | BIT(X);
+			xadding = 0;
+			t = 0
+		}
+	:: else ->
+		t = 0
+	fi
+}
+
+/*
  * bhq_bh_dispatch() after the dequeue, for BH b with old flags f, in a
- * poll by task me.  Uses the caller's locals b, f and t.
+ * poll by task me.  Uses the caller's locals b, f, t and st.
  */
 inline dispatch(me)
 {
@@ -450,39 +567,49 @@ inline dispatch(me)
 #else
 		done[b - FB]++
 #endif
-	:: (f & SCHEDULED) && (b == X || b == Y) ->
+	:: (f & SCHEDULED) && b == X ->
+		/* X's callback: "poll until done", it may schedule X again */
+		if
+		:: nself < NSELF ->
+			nself++;
+			schedule_x()
+		:: true
+		fi;
 		/* the callback returns */
 		atomic {
-			running = running & ~BIT(b);
-			live = live & ~BIT(b)
+			RETURNS(X)
+		}
+	:: (f & SCHEDULED) && b == Y ->
+		/* the callback returns */
+		atomic {
+			RETURNS(Y)
 		}
 	:: (f & SCHEDULED) && b == A ->
 		/*
 		 * A's callback.  It may tell the destroyer to go ahead when it
-		 * runs in the owner's own poll, or when a flush runs it while
-		 * the owner waits in bhq_poll_enter() for a borrower; the
-		 * owner then stops after its current call.
+		 * runs in the owner's own poll: the owner then stops after its
+		 * current call, the poll that destroy waits for.
 		 */
 		if
-#ifndef GO_WHILE_OWNER_CALLS
-		:: me == OWNER || owaits -> go = 1
+#ifndef GO_WHILE_OWNER_WAITS
+		:: me == OWNER -> go = 1
 #else
-		:: me == OWNER || ocall -> go = 1
+		:: me == OWNER || (ocall && owset) -> go = 1
 #endif
 		:: true
 		fi;
-		/* bhq_bh_schedule(Y): atomic_fetch_or(), */
+		/* bhq_bh_schedule(Y): the try_cmpxchg (no disable count), */
 		atomic {
 			t = flags[Y];
 			flags[Y] = t | PENDING | SCHEDULED
 		}
-		/* llist_add() unless it was pending; the schedule returns */
+		/* llist_add() unless it was pending; the schedule is made */
 		atomic {
 			if
 			:: !(t & PENDING) -> pending!Y
 			:: else
 			fi;
-			live = live | BIT(Y);
+			lpend = lpend | BIT(Y);
 			t = 0
 		}
 		if
@@ -500,8 +627,7 @@ inline dispatch(me)
 			/* the loop of poll_owned() goes on at depth 2 */
 		:: true ->
 			atomic {
-				running = running & ~BIT(A);
-				live = live & ~BIT(A)
+				RETURNS(A)
 			}
 		fi
 	fi
@@ -509,7 +635,7 @@ inline dispatch(me)
 
 /*
  * bhq_poll_owned() by task me, with the nested poll of A's callback in the
- * same loop at depth 2.  Uses the caller's locals b, f and t.
+ * same loop at depth 2.  Uses the caller's locals b, f, t and st.
  */
 inline poll_owned(me)
 {
@@ -526,13 +652,21 @@ inline poll_owned(me)
 		slices?b;
 		f = flags[b];
 		flags[b] = f & ~(PENDING | SCHEDULED);
+		lpend = lpend & ~BIT(b);
+		wpend[0] = wpend[0] & ~BIT(b);
+		wpend[1] = wpend[1] & ~BIT(b);
 		if
-		:: !(f & SCHEDULED) ->
-			live = live & ~BIT(b)
 		:: (f & SCHEDULED) && !(f & BARRIER) ->
-			/* P3: nothing runs X once cancel_sync returned */
-			assert(b != X || !cs_ret);
+			/*
+			 * P3: after cancel_sync returned, X runs only for a
+			 * schedule made after that
+			 */
+			assert(b != X || !cs_ret || xok);
 			running = running | BIT(b)
+		:: else
+		fi;
+		if
+		:: b == X -> xok = 0
 		:: else
 		fi
 	   }
@@ -542,8 +676,7 @@ inline poll_owned(me)
 		len(slices) == 0 && depth == 2 ->
 		depth = 1;
 		tdepth[me]--;
-		running = running & ~BIT(A);
-		live = live & ~BIT(A)
+		RETURNS(A)
 	   }
 	:: len(slices) == 0 && depth == 1 ->
 		break
@@ -593,15 +726,21 @@ inline poll_release(me)
 
 /*
  * bhq_flush_barrier() of a manual context by task me, with barrier bar.
- * Uses the caller's locals b, f, t, polls, waitfor, ow, took, woke, wqa.
+ * Uses the caller's locals b, f, t, st, polls, ow, took, woke, wqa.
  */
 inline flush(me, bar)
 {
-	/* bhq_bh_init(); bhq_bh_schedule_flags(): fetch_or, llist_add() */
+	/*
+	 * init_completion(); bhq_bh_init(); bhq_bh_schedule_flags(): its
+	 * try_cmpxchg (the barrier is private: no disable count) and
+	 * llist_add(), one step (nobody sees the barrier before the add)
+	 */
 	atomic {
 		flags[bar] = BARRIER | PENDING | SCHEDULED;
+		done[bar - FB] = 0;
 		pending!bar;
-		waitfor = live
+		wpend[bar - FB] = lpend;
+		wrun[bar - FB] = running
 	}
 	/* bhq_barrier_poll() */
 	do
@@ -609,19 +748,14 @@ inline flush(me, bar)
 		/* completion_done() */
 		break
 	:: else ->
-		/*
-		 * READ_ONCE(ctx->owner_waits): its value, or 0 (a hint
-		 * without ordering: a read may miss a store of 1).
-		 */
-		if
-		:: ow = owner_waits
-		:: ow = 0
-		fi;
+		/* READ_ONCE(ctx->owner_waits) */
+		ow = owner_waits;
 		/*
 		 * If it read 0, bhq_poll_take(ctx, BHQ_POLLER_BORROWED).  A
 		 * cmpxchg that fails while the barrier is not done is left
 		 * out (see "time"): the step waits until the role is free or
-		 * the barrier done.
+		 * the barrier done.  P6 counts the polls that the owner waits
+		 * through.
 		 */
 		atomic {
 			if
@@ -629,7 +763,13 @@ inline flush(me, bar)
 			:: !ow && !TAKES(me) -> took = 1
 			:: !ow && TAKES(me) && poller == 0 ->
 				poller = TASKV(me) | BORROWED;
-				took = 1
+				took = 1;
+				if
+				:: owset ->
+					owp++;
+					assert(owp <= NWAIT)
+				:: else
+				fi
 			:: !ow && TAKES(me) && poller != 0 && done[bar - FB] > 0 ->
 				skip
 			fi;
@@ -665,8 +805,13 @@ inline flush(me, bar)
 		took = 0;
 		woke = 0
 	od;
-	/* P2: what was scheduled or running when it started is done */
-	assert((waitfor & live) == 0)
+	/*
+	 * P2: what was scheduled when it started has been dequeued (run or
+	 * skipped), what was running has returned
+	 */
+	assert(wpend[bar - FB] == 0 && wrun[bar - FB] == 0);
+	polls = 0;
+	woke = 0
 }
 
 /*
@@ -703,130 +848,78 @@ inline wait_var_event()
 proctype owner()
 {
 	byte b, f, t, v, polls;
-	bit dying;
+	bit st, waited;
 
 	do
 	:: atomic {
 		!go && polls < NPOLL ->
 		polls++;
-		ocall = 1
+		ocall = 1;
+		owp = 0
 	   }
 		/*
-		 * bhq_poll() -> __bhq_poll() -> bhq_poll_enter_manual():
-		 * rcu_read_lock_sched(); cmpxchg(&ctx->poller, 0, current), the
-		 * fast path; a role taken ends the read-side section.
+		 * bhq_poll() -> __bhq_poll() -> bhq_poll_enter(): not nested
+		 * (the nested poll of A's callback is in dispatch()), so
+		 * bhq_poll_enter_manual(): its loop
 		 */
-		atomic {
+		do
+		:: atomic {
+			/* cmpxchg(&ctx->poller, 0, current) */
 			assert(!freed);
-			rcu = 1;
 			v = poller;
 			if
-			:: v == 0 -> poller = TASKV(OWNER); owaits = 0; rcu = 0
-			:: v & BORROWED -> owaits = 1
+			:: v == 0 ->
+				poller = TASKV(OWNER);
+				owset = 0
 			:: else
 			fi
-		}
-		if
-		:: v != 0 ->
-			/* atomic_inc(&ctx->entering); smp_mb__after_atomic() */
+		   }
+		   if
+		   :: v == 0 ->
+			/* entered */
+			break
+		   :: v & BORROWED ->
+			/* WRITE_ONCE(ctx->owner_waits, true) */
 			atomic {
 				assert(!freed);
-				entering++
-#ifdef NO_DYING_RECHECK
-				;
-				rcu = 0
-#endif
-			}
-#ifndef NO_DYING_RECHECK
-			/*
-			 * dying = READ_ONCE(ctx->poller) & BHQ_POLLER_DYING;
-			 * if (dying) atomic_dec(&ctx->entering), the owner's
-			 * last access; rcu_read_unlock_sched()
-			 */
-			atomic {
-				assert(!freed);
-				dying = (poller & DYING) != 0;
-				if
-				:: dying -> entering--; ocall = 0
-				:: else
-				fi;
-				rcu = 0
-			}
-#endif
-		:: else
-		fi;
-		if
-		:: v != 0 && !dying ->
-			/* bhq_poll_enter_slow(): counted in, its loop */
-			do
-			:: atomic {
-				/* cmpxchg(&ctx->poller, 0, current) */
-				assert(!freed);
-				v = poller;
-				if
-				:: v == 0 -> poller = TASKV(OWNER); owaits = 0
-				:: v & BORROWED -> owaits = 1
-				:: else
-				fi
-			   }
-			   /*
-			    * Top-level: the value is never the owner's own (the
-			    * nested poll of A's callback is modelled in
-			    * dispatch()).
-			    */
-			   if
-			   :: v == 0 ->
-				/* entered */
-				break
-			   :: v & BORROWED ->
-				/* WRITE_ONCE(ctx->owner_waits, true) */
 				owner_waits = 1;
-				wait_var_event();
-				/* WRITE_ONCE(ctx->owner_waits, false) */
-				owner_waits = 0
-#ifndef DYING_IS_MISUSE
-			   :: v & DYING ->
-				/* the destroy claimed the role: quietly */
-				break
+				owset = 1;
+				waited = 1
+			}
+			wait_var_event()
+#ifdef OWNER_CLEARS_WAITS_BEFORE_RETRY
+			;
+			/* WRITE_ONCE(ctx->owner_waits, false), before the retry */
+			owner_waits = 0;
+			waited = 0
 #endif
-			   :: else ->
-				/* bhq_poll_misuse_busy(), not entered */
-				owner_misuse = 1;
-				assert(!owner_misuse);
-				break
-			   fi
-			od;
+		   :: else ->
 			/*
-			 * atomic_dec_return_release(&ctx->entering): if not
-			 * entered, the owner's last access (__bhq_poll()
-			 * returns -EBUSY).
+			 * BHQ_POLLER_DYING or another task: the misuse of
+			 * bhq_poll_misuse_busy(), never under the contract
 			 */
-			atomic {
-				assert(!freed);
-				entering--;
-				if
-				:: v != 0 -> ocall = 0
-				:: else
-				fi
-			}
-		:: else
-		fi;
+			owner_misuse = 1;
+			assert(!owner_misuse)
+		   fi
+		od;
+		/* WRITE_ONCE(ctx->owner_waits, false), once the role is ours */
 		if
-		:: v == 0 ->
-			poll_owned(OWNER);
-			/*
-			 * depth 0: bhq_poll_release(), not borrowed: a store,
-			 * the owner's last access
-			 */
-			atomic {
-				assert(poller == TASKV(OWNER));
-				poller = 0;
-				ocall = 0
-			}
+		:: waited ->
+			owner_waits = 0;
+			waited = 0
 		:: else
 		fi;
-		v = 0;
-		dying = 0
+		poll_owned(OWNER);
+		/*
+		 * depth 0: bhq_poll_release(), not borrowed: a store, the
+		 * owner's last access
+		 */
+		atomic {
+			assert(poller == TASKV(OWNER));
+			poller = 0;
+			ocall = 0;
+			v = 0
+		}
 	:: break
 	od;
 	/* the owner will not poll again */
@@ -836,48 +929,82 @@ proctype owner()
 	}
 }
 
-/* bhq_ctx_flush() from another task */
+/* bhq_ctx_flush() from another task, NFLUSH times */
 proctype flusher()
 {
-	byte b, f, t, polls, waitfor;
-	bit ow, took, woke, wqa;
+	byte b, f, t, n, polls;
+	bit st, ow, took, woke, wqa;
 
-	flush(FLUSHER, FB);
+	do
+	:: n < NFLUSH ->
+		flush(FLUSHER, FB);
+		n++
+	:: else ->
+		break
+	od;
 	fl_done = 1
 }
 
 /* bhq_bh_cancel_sync(X) from another task */
 proctype canceller()
 {
-	byte b, f, t, polls, waitfor;
-	bit ow, took, woke, wqa, busy;
+	byte b, f, t, polls;
+	bit st, ow, took, woke, wqa, busy;
 
+#ifdef CANCEL_SYNC_NO_CHECK_ORDER
+	busy = (poller != 0);
+#endif
+	/*
+	 * One try_cmpxchg loop: the disable count + 1, and SCHEDULED (and
+	 * NONIDLE) cleared, bhq_bh_cancel()'s part
+	 */
+	atomic {
+		flags[X] = (flags[X] + DISABLE_ONE) & ~SCHEDULED;
+		xok = 0
+	}
 #ifndef CANCEL_SYNC_NO_CHECK_ORDER
-	/* bhq_bh_cancel(): atomic_fetch_andnot(SCHEDULED | NONIDLE) */
-	flags[X] = flags[X] & ~SCHEDULED;
 	/* smp_load_acquire(&ctx->poller) */
 	busy = (poller != 0);
-#else
-	busy = (poller != 0);
-	flags[X] = flags[X] & ~SCHEDULED;
 #endif
 	if
 	:: busy -> flush(CANCELLER, CB)
 	:: else
 	fi;
+	/*
+	 * atomic_sub_return_release(BHQ_BH_DISABLE_ONE, &bh->flags), the
+	 * last access: the return.  P3: X's callback is not running.
+	 */
 	atomic {
+		flags[X] = flags[X] - DISABLE_ONE;
 		cs_ret = 1;
 		assert(CANCEL_OK)
 	}
-	cs_done = 1
+}
+
+/* bhq_bh_schedule(X) from another task, NSCHED times */
+proctype scheduler()
+{
+	byte t, n;
+	bit st;
+
+	do
+	:: n < NSCHED ->
+		schedule_x();
+		n++
+	:: else ->
+		break
+	od;
+	sc_done = 1
 }
 
 /* bhq_ctx_destroy() of the manual context, from another task */
 proctype destroyer()
 {
 	byte b, f, t;
+	bit st;
 
-	go && fl_done && cs_done;
+	/* the contract: nothing else under way, the owner polls no more */
+	go && fl_done && cs_ret && sc_done;
 #ifndef DESTROY_WITHOUT_CLAIM
 	/*
 	 * bhq_ctx_claim(): cmpxchg(0 -> current | BHQ_POLLER_DYING), else
@@ -885,39 +1012,27 @@ proctype destroyer()
 	 */
 	atomic {
 		poller == 0 ->
-		poller = TASKV(DESTROYER) | CLAIM_TAG
+		poller = TASKV(DESTROYER) | DYING
 	}
-#ifndef NO_ENTERING_COUNT
-	/* then atomic_read_acquire(&ctx->entering) until 0, sleeping a jiffy */
-	entering == 0;
-#endif
 #endif
 	/* bhq_ctx_drain() */
 	do
 	:: len(pending) > 0 -> poll_owned(DESTROYER)
 	:: else -> break
 	od;
-	/*
-	 * bhq_ctx_free(): call_rcu(), the free after a grace period, which
-	 * waits for the owner's read-side section if it is in one (it began
-	 * before: the owner's bhq_poll() started before the destroy)
-	 */
+	/* bhq_ctx_free() */
 	atomic {
-#ifndef FAST_PATH_WITHOUT_RCU
-		rcu == 0 ->
-#endif
 		freed = 1;
 		assert(FREE_OK)
 	}
 }
 
-/* P1, P3, P5: invariants, checked in every reachable state. */
+/* P1, P5: invariants, checked in every reachable state. */
 proctype monitor()
 {
 end:	atomic {
-		!(MUTEX_OK && CANCEL_OK && FREE_OK) ->
+		!(MUTEX_OK && FREE_OK) ->
 		assert(MUTEX_OK);
-		assert(CANCEL_OK);
 		assert(FREE_OK)
 	}
 }
@@ -926,7 +1041,7 @@ init {
 	atomic {
 		flags[A] = PENDING | SCHEDULED;
 		flags[X] = PENDING | SCHEDULED;
-		live = BIT(A) | BIT(X);
+		lpend = BIT(A) | BIT(X);
 		if
 		:: pending!A; pending!X
 		:: pending!X; pending!A
@@ -935,9 +1050,10 @@ init {
 		run owner();
 		run flusher();
 		run canceller();
+		run scheduler();
 		run destroyer()
 	}
 }
 
 /* P2, P4 for every run (pan -a): every task gets done. */
-ltl terminates { <> (owner_done && fl_done && cs_done && freed) }
+ltl terminates { <> (owner_done && fl_done && cs_ret && sc_done && freed) }

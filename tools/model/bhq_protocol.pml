@@ -14,11 +14,14 @@
  * What is modelled, and where it is in the C code:
  *
  *  - kmod/bhq_queue.c, bhq_bh_schedule_flags(): the BH's atomic_fetch_or()
- *    of PENDING | SCHEDULED (| NONIDLE); llist_add(), which returns "the
- *    list was empty", when PENDING was off; for a non-idle schedule
- *    bhq_mark_nonidle(): read the flag, atomic_xchg(flag, 1) if it read 0;
- *    then bhq_kick(): READ_ONCE(ctx->poller), and wake_up_process() unless
- *    the poller is the thread.  Inline bhq_schedule().
+ *    of PENDING | SCHEDULED (| NONIDLE) (its try_cmpxchg loop: with no
+ *    disable count, as here where no bhq_bh_cancel_sync() runs, the
+ *    try_cmpxchg that succeeds is that fetch_or; bhq_ownership.pml models
+ *    the count); llist_add(), which returns "the list was empty", when
+ *    PENDING was off; for a non-idle schedule bhq_mark_nonidle(): read
+ *    the flag, atomic_xchg(flag, 1) if it read 0; then bhq_kick():
+ *    READ_ONCE(ctx->poller), and wake_up_process() unless the poller is
+ *    the thread.  Inline bhq_schedule().
  *  - kmod/bhq_poll.c, __bhq_poll(): bhq_poll_enter() (the thread's store
  *    of ctx->poller); bhq_carve_slice(): read the flag, store 0 (plain)
  *    if it read 1, llist_del_all(), append the slice, set slices_nonidle;
