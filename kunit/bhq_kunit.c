@@ -1406,4 +1406,4 @@ kunit_test_suite(bhq_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for bhq");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+BHQ_IMPORT_KUNIT_NS();
