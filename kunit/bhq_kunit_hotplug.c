@@ -18,6 +18,7 @@
 #include <linux/sched.h>
 #include <linux/sched/isolation.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "../kmod/bhq_internal.h"
 
@@ -48,19 +49,65 @@ static unsigned int hp_run_on_ctx_of(struct kunit *test, unsigned int cpu)
 	return p.ran_on;
 }
 
-/* Every per-CPU thread, of an online CPU or not, refuses setaffinity. */
+/*
+ * Where a per-CPU thread may run while its CPU is offline, as bhq_ctx.c
+ * has it: the CPUs neither isolated from the scheduler domains nor kept
+ * free of kernel threads, or every possible CPU if that leaves none.
+ */
+static struct cpumask *hp_housekeeping(struct kunit *test)
+{
+	struct cpumask *hk = kunit_kzalloc(test, cpumask_size(), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, hk);
+	if (!cpumask_and(hk, housekeeping_cpumask(HK_TYPE_DOMAIN),
+			 housekeeping_cpumask(HK_TYPE_KTHREAD)))
+		cpumask_copy(hk, cpu_possible_mask);
+	return hk;
+}
+
+/*
+ * Every per-CPU thread, of an online CPU or not, is its context's kthread
+ * "bhq/<cpu>", refuses setaffinity from userspace, and may run on exactly
+ * its CPU while that is online and on exactly the housekeeping CPUs while
+ * it is offline.  cpus_read_lock() keeps every CPU where it is while the
+ * masks are read; no KUNIT_ASSERT under it.  The scheduler's own mark of
+ * a per-CPU kthread, kthread_is_per_cpu(), is not exported to modules on
+ * 6.1 or 6.12, and bhq cannot set it (kthread_set_per_cpu() is not
+ * exported either): the mask and the flag are what binds the thread.
+ */
 static void bhq_hotplug_threads_are_bound(struct kunit *test)
 {
-	unsigned int cpu, n = 0;
+	char comm[TASK_COMM_LEN], want_comm[TASK_COMM_LEN];
+	struct cpumask *hk = hp_housekeeping(test);
+	unsigned int cpu;
 
+	cpus_read_lock();
 	for_each_possible_cpu(cpu) {
-		struct task_struct *t = bhq_cpu_ctx(cpu)->thread;
+		const struct cpumask *want = cpu_online(cpu) ? cpumask_of(cpu) : hk;
+		struct bhq_ctx *ctx = bhq_cpu_ctx(cpu);
+		struct task_struct *t = ctx ? ctx->thread : NULL;
 
+		KUNIT_EXPECT_NOT_NULL_MSG(test, t, "CPU %u has no bhq thread", cpu);
+		if (!t)
+			continue;
+		KUNIT_EXPECT_EQ(test, ctx->cpu, (int)cpu);
+		snprintf(want_comm, sizeof(want_comm), "bhq/%u", cpu);
+		get_task_comm(comm, t);
+		KUNIT_EXPECT_STREQ(test, comm, want_comm);
+		KUNIT_EXPECT_TRUE_MSG(test, t->flags & PF_KTHREAD,
+				      "bhq/%u is not a kthread", cpu);
 		KUNIT_EXPECT_TRUE_MSG(test, t->flags & PF_NO_SETAFFINITY,
 				      "bhq/%u can be moved by userspace", cpu);
-		n++;
+		KUNIT_EXPECT_TRUE_MSG(test, cpumask_equal(t->cpus_ptr, want),
+				      "bhq/%u (CPU %s) may run on %*pbl, not only on %*pbl",
+				      cpu, cpu_online(cpu) ? "online" : "offline",
+				      cpumask_pr_args(t->cpus_ptr),
+				      cpumask_pr_args(want));
+		KUNIT_EXPECT_EQ_MSG(test, (unsigned int)t->nr_cpus_allowed,
+				    cpumask_weight(want),
+				    "bhq/%u", cpu);
 	}
-	KUNIT_EXPECT_EQ(test, n, num_possible_cpus());
+	cpus_read_unlock();
 }
 
 /*
