@@ -10,6 +10,36 @@
  * workqueue does for the pools of an offline CPU, so nothing scheduled on
  * it is stuck; when the CPU comes back the thread is moved back to it.
  *
+ * Except in a window that a module cannot close.  Taking a CPU down, the
+ * scheduler's step comes first (CPUHP_AP_ACTIVE, sched_cpu_deactivate()):
+ * from then on the dying CPU runs only kthreads marked per-CPU
+ * (KTHREAD_IS_PER_CPU) and tasks with migration disabled.
+ * bhq_cpu_offline() runs later, at our CPUHP_AP_ONLINE_DYN step, as every
+ * dynamic state does.  In between, the thread is still bound to the dying
+ * CPU, and its next wakeup (select_task_rq()), or balance_push() when it
+ * is next switched in there, moves it with select_fallback_rq(): finding
+ * no CPU of its mask allowed, that widens the mask for good to its
+ * cpuset's CPUs (all of them for a kthread) or to cpu_possible_mask,
+ * isolated CPUs included, and runs it on the first allowed CPU, those of
+ * the dying CPU's node first, which may be an isolated one.
+ * bhq_cpu_offline() then narrows the mask to the housekeeping CPUs again.
+ * The window spans sched_cpu_deactivate()'s synchronize_rcu() and the
+ * teardown of the dynamic states set up after ours; a BH scheduled in it
+ * runs.  Workqueue has no such window: its workers carry the per-CPU mark
+ * until unbind_workers() moves them, and rebind_workers() marks them again
+ * once bound, but the mark is set by kthread_set_per_cpu(), which is not
+ * exported.  The alternatives do not serve: smpboot threads have the mark
+ * but are parked while their CPU is offline, so they cannot serve it from
+ * elsewhere; a thread that kept migration disabled would pin the CPU
+ * (sched_cpu_wait_empty() waits for it), and moving it would wait until
+ * it enables migration again, which a callback blocked in
+ * cpus_read_lock() never lets it do while the CPU goes down.  Coming up
+ * there is no window: the thread waits on the housekeeping CPUs until
+ * bhq_cpu_online() binds it, and the scheduler lets a kthread run on an
+ * online CPU that is not active yet (is_cpu_allowed() refuses only a
+ * dying one); a bring-up rolled back after our step is a teardown as
+ * above.
+ *
  * Lifetimes: destroy drains the context, stops its thread and then frees
  * the context only after an RCU grace period, because a schedule that
  * published its BH before the destroy may still be returning and reading
@@ -452,9 +482,10 @@ EXPORT_SYMBOL_GPL(bhq_ctx_flush);
  *
  * Per-CPU contexts exist from module load to unload, each served by a
  * kthread "bhq/@cpu" bound to @cpu while it is online, so a BH of an
- * online CPU's context runs on that CPU (during a hotplug transition of
- * @cpu it may run elsewhere).  While the CPU is offline the thread serves
- * the context from the housekeeping CPUs; nothing is lost or stuck.
+ * online CPU's context runs on that CPU (while @cpu goes down it may run
+ * elsewhere, an isolated CPU included: see the top of bhq_ctx.c).  While
+ * the CPU is offline the thread serves the context from the housekeeping
+ * CPUs; nothing is lost or stuck.
  * Userspace cannot change the threads' affinity.
  *
  * Context: any.

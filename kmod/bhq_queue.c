@@ -400,9 +400,15 @@ void bhq_bh_free(struct bhq_ctx *ctx, struct bhq_bh *bh)
  * @func: the callback
  * @opaque: the callback's argument
  *
- * The BH is not scheduled.  Free it with bhq_bh_delete().
+ * The BH is not scheduled.  Free it with bhq_bh_delete().  A BH that is
+ * to be scheduled from atomic context is allocated here beforehand:
+ * bhq_bh_schedule() allocates nothing and may be called from any context
+ * but NMI, on PREEMPT_RT too.
  *
- * Context: process context, may sleep (GFP_KERNEL).
+ * Context: process context, may sleep (GFP_KERNEL): no spinlock held,
+ * interrupts and preemption enabled, not in softirq or hardirq context.
+ * The same on PREEMPT_RT, where a spinlock_t sleeps but its section still
+ * may not.
  * Return: the BH, or NULL if out of memory (or, with a warning, if @ctx
  * or @func is NULL).
  */
@@ -437,7 +443,19 @@ EXPORT_SYMBOL_GPL(bhq_bh_new);
  *
  * Allocates a BH, schedules it (non-idle), and frees it after it ran.
  *
- * Context: any context except NMI that @gfp allows.
+ * Context: where the slab allocator may be called with @gfp, never from
+ * NMI.  With GFP_KERNEL, process context, may sleep.  With GFP_ATOMIC or
+ * GFP_NOWAIT, any context on a kernel without PREEMPT_RT.  On PREEMPT_RT
+ * the slab allocator takes sleeping locks (its per-CPU local_lock_t and
+ * the nodes' list_lock are spinlock_t there), so whatever @gfp says it may
+ * not be called with interrupts or preemption disabled (local_irq_save(),
+ * preempt_disable(), a raw_spinlock_t or bit spinlock held) nor from
+ * hardirq context (an interrupt handler that is not threaded, an hrtimer
+ * of a hard mode such as HRTIMER_MODE_REL_HARD, an smp_call_function()
+ * callback, an IRQ_WORK_HARD_IRQ irq_work); under a spinlock_t, rwlock_t
+ * or local_lock_t, in softirq context and in threaded interrupt handlers,
+ * all preemptible there, GFP_ATOMIC does.  From the contexts excluded,
+ * allocate the BH beforehand with bhq_bh_new() and use bhq_bh_schedule().
  * Return: 0, -ENOMEM, or -EINVAL (with a warning) if @ctx or @func is
  * NULL.
  */

@@ -14,11 +14,15 @@
 #include <linux/completion.h>
 #include <linux/err.h>
 #include <linux/debug_locks.h>
+#include <linux/kmsg_dump.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
 #include <linux/sched/task.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "../kmod/bhq_internal.h"
 
@@ -322,6 +326,81 @@ static void bhq_misuse_ctx_create_rejects(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), before);
 }
 
+#ifdef CONFIG_PROVE_LOCKING
+#define LD_LOG_MAX	SZ_32K
+#define LD_LINE_MAX	1024
+
+/*
+ * Copy the kernel log written since @iter was set into @log, as one
+ * string (its first LD_LOG_MAX - 1 bytes), from the printk ring buffer,
+ * where printk() has stored each line before it returns, whatever the
+ * consoles are doing.
+ */
+static void ld_log_since(struct kmsg_dump_iter *iter, char *log)
+{
+	size_t used = 0, len;
+
+	while (used + LD_LINE_MAX < LD_LOG_MAX &&
+	       kmsg_dump_get_line(iter, false, log + used, LD_LINE_MAX, &len))
+		used += len;
+	log[used] = '\0';
+}
+
+/*
+ * Does [@from, @to) of the log name the lock class @name?  The bare name:
+ * lockdep prints "(" and the name with two printk() calls, between which
+ * another CPU's line may come.
+ */
+static bool ld_names(const char *from, const char *to, const char *name)
+{
+	return strnstr(from, name, to - from);
+}
+
+/*
+ * The first lockdep report in @log must be the one the case provokes: a
+ * circular dependency found when this task tried to take the class of
+ * the context @ctx_name (bhq_ctx_flush()) while holding @lock_name.
+ * Lockdep prints it as
+ *
+ *	WARNING: possible circular locking dependency detected
+ *	...
+ *	<comm>/<pid> is trying to acquire lock:
+ *	<address> (<class>){<usage>}-{<wait types>}, at: <function>
+ *
+ *	but task is already holding lock:
+ *	<address> (<class>){...}, at: <function>
+ *
+ *	which lock already depends on the new lock.
+ *
+ * (kernel/locking/lockdep.c, print_circular_bug_header()); a class is
+ * named after its lockdep map, and a context's map after the context
+ * (bhq_ctx_alloc()).
+ */
+static void ld_expect_cycle(struct kunit *test, const char *log,
+			    const char *ctx_name, const char *lock_name)
+{
+	const char *hdr, *acq, *held, *end;
+	char who[TASK_COMM_LEN + 48];
+
+	hdr = strstr(log, "WARNING: possible circular locking dependency detected");
+	KUNIT_ASSERT_NOT_NULL_MSG(test, hdr,
+				  "no circular dependency reported; the log begins: %.400s",
+				  log);
+	snprintf(who, sizeof(who), "%s/%d is trying to acquire lock:",
+		 current->comm, task_pid_nr(current));
+	acq = strstr(hdr, who);
+	held = acq ? strstr(acq, "but task is already holding lock:") : NULL;
+	end = held ? strstr(held, "which lock already depends on the new lock.") : NULL;
+	KUNIT_ASSERT_TRUE_MSG(test, acq && held && end,
+			      "not a report of this task (%s): %.600s", who, hdr);
+	KUNIT_EXPECT_TRUE_MSG(test, ld_names(acq, held, ctx_name),
+			      "the lock acquired is not context %s's: %.*s",
+			      ctx_name, (int)(held - acq), acq);
+	KUNIT_EXPECT_TRUE_MSG(test, ld_names(held, end, lock_name),
+			      "the lock held is not %s: %.*s", lock_name,
+			      (int)(end - held), held);
+}
+
 static DEFINE_MUTEX(misuse_lock);
 
 static void misuse_lock_fn(void *opaque)
@@ -338,18 +417,26 @@ static void misuse_lock_fn(void *opaque)
  * (the callback waits for the lock, the flush for the callback), even when
  * it does not this time: lockdep must say so, as it does for
  * flush_work().  Lockdep turns itself off after its first report, so this
- * runs last, and the report is seen as debug_locks going to 0.
+ * runs last.  The report is read back from the kernel log written during
+ * the flush: it must be the circular dependency between the context's
+ * class and misuse_lock, found by this task's flush; any other report, or
+ * none, fails the case.
  */
 static void bhq_misuse_flush_under_callback_lock_lockdep(struct kunit *test)
 {
+	char name[BHQ_CTX_NAME_MAX + 1];
 	struct misuse_counter c = {};
+	struct kmsg_dump_iter iter;
 	struct bhq_ctx *ctx;
 	struct bhq_bh *bh;
+	char *log;
 
-	if (!IS_ENABLED(CONFIG_PROVE_LOCKING))
-		kunit_skip(test, "needs CONFIG_PROVE_LOCKING");
+	if (!IS_ENABLED(CONFIG_PRINTK))
+		kunit_skip(test, "needs CONFIG_PRINTK to read the report");
 	if (!debug_locks)
 		kunit_skip(test, "lockdep is already off");
+	log = kunit_kzalloc(test, LD_LOG_MAX, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, log);
 	ctx = bhq_ctx_create("kunit-lockdep", 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
 	bh = bhq_bh_new(ctx, misuse_lock_fn, &c);
@@ -361,14 +448,26 @@ static void bhq_misuse_flush_under_callback_lock_lockdep(struct kunit *test)
 
 	kunit_info(test, "BHQ-EXPECTED-WARNING-BEGIN %s",
 		   "lockdep: bhq_ctx_flush() under a lock a callback takes");
+	/* Read only what is logged from here on. */
+	kmsg_dump_rewind(&iter);
+	iter.cur_seq = iter.next_seq;
 	mutex_lock(&misuse_lock);
 	bhq_ctx_flush(ctx);
 	mutex_unlock(&misuse_lock);
+	ld_log_since(&iter, log);
 	kunit_info(test, "BHQ-EXPECTED-WARNING-END");
-	KUNIT_EXPECT_EQ_MSG(test, debug_locks, 0, "lockdep saw no deadlock");
+	strscpy(name, ctx->name, sizeof(name));
 	bhq_bh_delete(bh);
 	bhq_ctx_destroy(ctx);
+	KUNIT_EXPECT_EQ_MSG(test, debug_locks, 0, "lockdep saw no deadlock");
+	ld_expect_cycle(test, log, name, misuse_lock.dep_map.name);
 }
+#else
+static void bhq_misuse_flush_under_callback_lock_lockdep(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_PROVE_LOCKING");
+}
+#endif
 
 static struct kunit_case bhq_misuse_cases[] = {
 	KUNIT_CASE(bhq_misuse_poll_threaded_from_foreign_task),

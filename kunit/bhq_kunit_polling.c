@@ -135,11 +135,13 @@ static void pt_run_one(struct kunit *test, struct bhq_ctx *ctx,
  * most one window and then sleeps; over a quiet period it polls no more;
  * the next BH, after an idle period longer than the maximum, resets the
  * window to 0.  With CONFIG_BHQ_DEBUG the window is held at 8 us while
- * the work runs, so that there is one to reset.  Runs on one CPU too.
+ * the work runs, so that there is one to reset, and the thread must have
+ * polled when it ran out of work (so that "no more" is not vacuous).
+ * Runs on one CPU too.
  */
 static void bhq_polling_stops_when_idle(struct kunit *test)
 {
-	struct bhq_stats before, after;
+	struct bhq_stats start, before, after;
 	struct pt_count c;
 	struct bhq_ctx *ctx;
 	unsigned int i;
@@ -154,6 +156,7 @@ static void bhq_polling_stops_when_idle(struct kunit *test)
 	/* The thread sleeps and the window is held: nobody else writes it. */
 	WRITE_ONCE(ctx->poll_ns, 8000);
 #endif
+	bhq_ctx_get_stats(ctx, &start);
 	for (i = 0; i < PT_ROUNDS; i++)
 		pt_run_one(test, ctx, &c);
 #ifdef CONFIG_BHQ_DEBUG
@@ -165,6 +168,15 @@ static void bhq_polling_stops_when_idle(struct kunit *test)
 	msleep(50);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(ctx->thread->__state), TASK_IDLE);
 	bhq_ctx_get_stats(ctx, &before);
+#ifdef CONFIG_BHQ_DEBUG
+	/*
+	 * Out of work after the rounds (if not between them: a thread that
+	 * finds the next BH already pending polls again without idling), it
+	 * polled once, found work or not.
+	 */
+	KUNIT_EXPECT_GE(test, before.spin_hits + before.spin_misses -
+			start.spin_hits - start.spin_misses, 1);
+#endif
 	msleep(100);
 	bhq_ctx_get_stats(ctx, &after);
 	KUNIT_EXPECT_EQ(test, after.spin_hits, before.spin_hits);

@@ -58,12 +58,23 @@ build_sparse() {
 }
 
 checkpatch() {
+	local rc=0 direct
 	cd "$BHQ_TOP" || return 1
 	# shellcheck disable=SC2086
 	"$ksrc/scripts/checkpatch.pl" --strict --no-tree --terse \
 		--ignore FILE_PATH_CHANGES -f $c_files Kconfig Kbuild */Kbuild |
-		tee /dev/stderr | grep -E ': (ERROR|WARNING|CHECK):' && return 1
-	return 0
+		tee /dev/stderr | grep -E ': (ERROR|WARNING|CHECK):' && rc=1
+	# 6.13 made MODULE_IMPORT_NS() take a string literal, so the bare
+	# namespace of 6.12 and older no longer builds there: only the shim
+	# of kmod/bhq_compat.h (BHQ_IMPORT_KUNIT_NS()) may name it.
+	# shellcheck disable=SC2086
+	direct=$(grep -nHF 'MODULE_IMPORT_NS(' $c_files | grep -v '^kmod/bhq_compat\.h:')
+	if [ -n "$direct" ]; then
+		printf '%s\n' "$direct"
+		echo "MODULE_IMPORT_NS() used directly: use BHQ_IMPORT_KUNIT_NS() of kmod/bhq_compat.h"
+		rc=1
+	fi
+	return "$rc"
 }
 
 kerneldoc() {

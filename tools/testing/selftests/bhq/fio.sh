@@ -24,8 +24,9 @@
 #    memory-backed on the bhq path, fio random writes with
 #    --verify=crc32c (every block written is read back and checked), run
 #    again until FIO_VERIFY_SECONDS have passed, while CPU 1 goes offline
-#    and online; every fio run must end without error, then the counters
-#    must balance.  One line:
+#    and online; every fio run must end without error, CPU 1 must have
+#    gone offline and online at least once and be online at the end, then
+#    the counters must balance.  One line:
 #
 #	FIO-VERIFY path=bhq runs=.. hotplug=.. errors=0
 #
@@ -206,6 +207,14 @@ if [ "$FIO_VERIFY_SECONDS" -gt 0 ]; then
 	hotplug=$(cat $T/hotplug 2>/dev/null || echo 0)
 	echo "FIO-VERIFY path=bhq runs=$runs hotplug=$hotplug errors=$errors"
 	[ "$errors" -eq 0 ] || fail "$errors fio verify runs failed"
+	# The loop ignores a refused offline or online: it must have made at
+	# least one cycle, or nothing here ran under hotplug, and left CPU 1
+	# online.
+	if [ -n "$hp" ]; then
+		[ "$hotplug" -gt 0 ] || fail "CPU 1 never went offline and online during the verify runs"
+		[ "$(cat /sys/devices/system/cpu/cpu1/online)" = 1 ] ||
+			fail "CPU 1 is left offline after the verify runs"
+	fi
 	balanced "verify"
 	bhq_unload_all
 fi

@@ -240,12 +240,15 @@ while [ "$n" -le "$TORTURE_LOOPS" ]; do
 	if [ -n "$off" ]; then
 		cpu_set "$off" 1
 	elif [ -n "$onoff" ]; then
-		# Until the kthread has taken a CPU offline.
+		# Until the kthread has taken a CPU offline; without that the
+		# round would unload with every CPU online, like the others.
 		i=0
 		while [ "$(counter $D/stats hp_offline)" -eq 0 ] && [ $i -lt 100 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
+		[ "$(counter $D/stats hp_offline)" -gt 0 ] ||
+			fail "round $n: the hotplug kthread took no CPU offline while we waited"
 	else
 		sleep 0.$((n % 3 + 1))
 	fi
