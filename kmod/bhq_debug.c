@@ -5,10 +5,13 @@
  *
  *	bhq.debug_publish_delay_us	delay each schedule right after it
  *					published its BH (0 to 100000 us)
+ *	bhq.debug_bh_cache		rcu or typesafe: which cache BHs
+ *					come from (bhq_queue.c, "Lifetimes")
  *
  * and, for the KUnit suites, a count of bhq_kick()'s wake_up_process()
  * calls, and a hold: the next schedule to publish a BH
- * spins right after the publish until the test lets it go, so that a test
+ * spins right after the publish until the test lets it go, or runs a
+ * function of the test there (which works on one CPU too), so that a test
  * knows, rather than hopes, that a schedule is still returning; and a
  * spin hold: polling threads poll past the end of their window until the
  * test lets them go, so that a test knows the thread polls when it
@@ -63,17 +66,27 @@ MODULE_PARM_DESC(debug_publish_delay_us,
 static atomic_t bhq_debug_holds = ATOMIC_INIT(0);
 static atomic_t bhq_debug_held = ATOMIC_INIT(0);
 static bool bhq_debug_release;
+/* What the next hold runs instead of spinning, if anything. */
+static void (*bhq_debug_hold_fn)(void *arg);
+static void *bhq_debug_hold_arg;
 
 /* A hold never outlasts this, so a failed test cannot hang a CPU. */
 #define BHQ_DEBUG_HOLD_MAX_NS	(10 * NSEC_PER_SEC)
 
+/* Called after the hold was taken (a fully ordered dec): sees its @fn. */
 static void bhq_debug_hold(void)
 {
+	void (*fn)(void *arg) = READ_ONCE(bhq_debug_hold_fn);
 	u64 end = ktime_get_ns() + BHQ_DEBUG_HOLD_MAX_NS;
 
 	atomic_inc(&bhq_debug_held);
-	while (!READ_ONCE(bhq_debug_release) && ktime_get_ns() < end)
-		cpu_relax();
+	if (fn) {
+		WRITE_ONCE(bhq_debug_hold_fn, NULL);
+		fn(READ_ONCE(bhq_debug_hold_arg));
+	} else {
+		while (!READ_ONCE(bhq_debug_release) && ktime_get_ns() < end)
+			cpu_relax();
+	}
 	atomic_dec(&bhq_debug_held);
 }
 
@@ -191,10 +204,56 @@ EXPORT_SYMBOL_IF_KUNIT(bhq_debug_kick_count);
  */
 void bhq_debug_hold_next_publish(void)
 {
+	WRITE_ONCE(bhq_debug_hold_fn, NULL);
 	WRITE_ONCE(bhq_debug_release, false);
 	atomic_set(&bhq_debug_holds, 1);
 }
 EXPORT_SYMBOL_IF_KUNIT(bhq_debug_hold_next_publish);
+
+/**
+ * bhq_debug_call_at_next_publish() - run a function inside the next publish
+ * @fn: the function, called once
+ * @arg: its argument
+ *
+ * For bhq's KUnit suites only (CONFIG_BHQ_DEBUG and CONFIG_KUNIT): as
+ * bhq_debug_hold_next_publish(), but the next schedule (or delete) that
+ * publishes a BH calls @fn(@arg) right after the publish instead of
+ * spinning, and goes on when @fn returns.  So a test that has one CPU
+ * knows that a schedule is still returning while @fn runs, deletes,
+ * frees or allocates.  @fn runs where that schedule runs, inside its RCU
+ * read-side section: it must not sleep (bhq_debug_poll_atomic() polls a
+ * manual context there).  bhq_debug_release_publish() drops a call that
+ * has not started.
+ *
+ * Context: any; never sleeps.
+ */
+void bhq_debug_call_at_next_publish(void (*fn)(void *arg), void *arg)
+{
+	WRITE_ONCE(bhq_debug_hold_arg, arg);
+	WRITE_ONCE(bhq_debug_hold_fn, fn);
+	WRITE_ONCE(bhq_debug_release, false);
+	/* Pairs with the fully ordered atomic_dec_if_positive() of the hold. */
+	atomic_set_release(&bhq_debug_holds, 1);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_call_at_next_publish);
+
+/**
+ * bhq_debug_poll_atomic() - poll a manual context without sleeping
+ * @ctx: a manual context that no other task polls or flushes
+ *
+ * For bhq's KUnit suites only: bhq_poll() without its might_sleep(), for
+ * a function that bhq_debug_call_at_next_publish() runs inside a
+ * schedule.  An uncontended poll of a manual context does not sleep;
+ * the callbacks it runs must not sleep either.
+ *
+ * Context: any except NMI, if the callbacks allow it.
+ * Return: true if a non-idle BH ran.
+ */
+bool bhq_debug_poll_atomic(struct bhq_ctx *ctx)
+{
+	return __bhq_poll(ctx) > 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_poll_atomic);
 
 /**
  * bhq_debug_publish_held() - is a schedule held after its publish now?
@@ -220,6 +279,7 @@ EXPORT_SYMBOL_IF_KUNIT(bhq_debug_publish_held);
 void bhq_debug_release_publish(void)
 {
 	atomic_set(&bhq_debug_holds, 0);
+	WRITE_ONCE(bhq_debug_hold_fn, NULL);
 	WRITE_ONCE(bhq_debug_release, true);
 }
 EXPORT_SYMBOL_IF_KUNIT(bhq_debug_release_publish);

@@ -53,6 +53,8 @@ void bhq_debug_count_kick(void);
 #if IS_ENABLED(CONFIG_KUNIT)
 void bhq_debug_set_publish_delay(unsigned int usecs);
 void bhq_debug_hold_next_publish(void);
+void bhq_debug_call_at_next_publish(void (*fn)(void *arg), void *arg);
+bool bhq_debug_poll_atomic(struct bhq_ctx *ctx);
 bool bhq_debug_publish_held(void);
 void bhq_debug_release_publish(void);
 void bhq_debug_hold_spin(bool hold);
