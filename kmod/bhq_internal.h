@@ -60,6 +60,7 @@ void bhq_debug_release_publish(void);
 void bhq_debug_hold_spin(bool hold);
 bool bhq_debug_spin_hold_expired(void);
 long bhq_debug_kick_count(void);
+bool bhq_debug_bh_cache_typesafe(void);
 #endif
 #else
 static inline void bhq_debug_after_publish(void)
