@@ -5,10 +5,13 @@
  *
  *	bhq.debug_publish_delay_us	delay each schedule right after it
  *					published its BH (0 to 100000 us)
+ *	bhq.debug_bh_cache		rcu or typesafe: which cache BHs
+ *					come from (bhq_queue.c, "Lifetimes")
  *
  * and, for the KUnit suites, a count of bhq_kick()'s wake_up_process()
  * calls, and a hold: the next schedule to publish a BH
- * spins right after the publish until the test lets it go, so that a test
+ * spins right after the publish until the test lets it go, or runs a
+ * function of the test there (which works on one CPU too), so that a test
  * knows, rather than hopes, that a schedule is still returning; and a
  * spin hold: polling threads poll past the end of their window until the
  * test lets them go, so that a test knows the thread polls when it
@@ -68,6 +71,8 @@ struct bhq_debug_gate {
 	atomic_t holds;
 	atomic_t held;
 	bool open;
+	void (*fn)(void *arg);
+	void *arg;
 };
 
 static struct bhq_debug_gate bhq_debug_publish_gate = {
@@ -80,9 +85,14 @@ static struct bhq_debug_gate bhq_debug_poll_gate = {
 
 #define BHQ_DEBUG_HOLD_MAX_NS	(10 * NSEC_PER_SEC)
 
-/* A busy wait: a schedule may come from hardirq, a poll holds RCU. */
+/*
+ * A busy wait: a schedule may come from hardirq, a poll holds RCU.  Or,
+ * if the test gave one, call its @fn instead (bhq_debug_call_at_next_publish()):
+ * the hold was taken by a fully ordered dec, so it sees @fn.
+ */
 static void bhq_debug_gate_pass(struct bhq_debug_gate *gate)
 {
+	void (*fn)(void *arg);
 	u64 end;
 
 	if (likely(!atomic_read(&gate->holds)) ||
@@ -90,8 +100,14 @@ static void bhq_debug_gate_pass(struct bhq_debug_gate *gate)
 		return;
 	end = ktime_get_ns() + BHQ_DEBUG_HOLD_MAX_NS;
 	atomic_inc(&gate->held);
-	while (!READ_ONCE(gate->open) && ktime_get_ns() < end)
-		cpu_relax();
+	fn = READ_ONCE(gate->fn);
+	if (fn) {
+		WRITE_ONCE(gate->fn, NULL);
+		fn(READ_ONCE(gate->arg));
+	} else {
+		while (!READ_ONCE(gate->open) && ktime_get_ns() < end)
+			cpu_relax();
+	}
 	atomic_dec(&gate->held);
 }
 
@@ -274,10 +290,56 @@ EXPORT_SYMBOL_IF_KUNIT(bhq_debug_kick_count);
  */
 void bhq_debug_hold_next_publish(void)
 {
+	WRITE_ONCE(bhq_debug_publish_gate.fn, NULL);
 	WRITE_ONCE(bhq_debug_publish_gate.open, false);
 	atomic_set(&bhq_debug_publish_gate.holds, 1);
 }
 EXPORT_SYMBOL_IF_KUNIT(bhq_debug_hold_next_publish);
+
+/**
+ * bhq_debug_call_at_next_publish() - run a function inside the next publish
+ * @fn: the function, called once
+ * @arg: its argument
+ *
+ * For bhq's KUnit suites only (CONFIG_BHQ_DEBUG and CONFIG_KUNIT): as
+ * bhq_debug_hold_next_publish(), but the next schedule (or delete) that
+ * publishes a BH calls @fn(@arg) right after the publish instead of
+ * spinning, and goes on when @fn returns.  So a test that has one CPU
+ * knows that a schedule is still returning while @fn runs, deletes,
+ * frees or allocates.  @fn runs where that schedule runs, inside its RCU
+ * read-side section: it must not sleep (bhq_debug_poll_atomic() polls a
+ * manual context there).  bhq_debug_release_publish() drops a call that
+ * has not started.
+ *
+ * Context: any; never sleeps.
+ */
+void bhq_debug_call_at_next_publish(void (*fn)(void *arg), void *arg)
+{
+	WRITE_ONCE(bhq_debug_publish_gate.arg, arg);
+	WRITE_ONCE(bhq_debug_publish_gate.fn, fn);
+	WRITE_ONCE(bhq_debug_publish_gate.open, false);
+	/* Pairs with the fully ordered atomic_dec_if_positive() of the gate. */
+	atomic_set_release(&bhq_debug_publish_gate.holds, 1);
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_call_at_next_publish);
+
+/**
+ * bhq_debug_poll_atomic() - poll a manual context without sleeping
+ * @ctx: a manual context that no other task polls or flushes
+ *
+ * For bhq's KUnit suites only: bhq_poll() without its might_sleep(), for
+ * a function that bhq_debug_call_at_next_publish() runs inside a
+ * schedule.  An uncontended poll of a manual context does not sleep;
+ * the callbacks it runs must not sleep either.
+ *
+ * Context: any except NMI, if the callbacks allow it.
+ * Return: true if a non-idle BH ran.
+ */
+bool bhq_debug_poll_atomic(struct bhq_ctx *ctx)
+{
+	return __bhq_poll(ctx) > 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_poll_atomic);
 
 /**
  * bhq_debug_publish_held() - is a schedule held after its publish now?
@@ -303,6 +365,7 @@ EXPORT_SYMBOL_IF_KUNIT(bhq_debug_publish_held);
 void bhq_debug_release_publish(void)
 {
 	atomic_set(&bhq_debug_publish_gate.holds, 0);
+	WRITE_ONCE(bhq_debug_publish_gate.fn, NULL);
 	WRITE_ONCE(bhq_debug_publish_gate.open, true);
 }
 EXPORT_SYMBOL_IF_KUNIT(bhq_debug_release_publish);

@@ -66,6 +66,8 @@ void bhq_debug_count_kick(void);
 #if IS_ENABLED(CONFIG_KUNIT)
 void bhq_debug_set_publish_delay(unsigned int usecs);
 void bhq_debug_hold_next_publish(void);
+void bhq_debug_call_at_next_publish(void (*fn)(void *arg), void *arg);
+bool bhq_debug_poll_atomic(struct bhq_ctx *ctx);
 bool bhq_debug_publish_held(void);
 void bhq_debug_release_publish(void);
 void bhq_debug_hold_next_poll(void);
@@ -74,6 +76,7 @@ void bhq_debug_release_poll(void);
 void bhq_debug_hold_spin(bool hold);
 bool bhq_debug_spin_hold_expired(void);
 long bhq_debug_kick_count(void);
+bool bhq_debug_bh_cache_typesafe(void);
 #endif
 #else
 static inline void bhq_debug_after_publish(void)

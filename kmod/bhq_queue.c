@@ -46,43 +46,143 @@
  * finds it pending), another CPU may run the callback, and the callback
  * may delete its own BH or complete what its owner waits for before
  * destroying the context.  The scheduler still reads the context (flag,
- * thread, counters) and, for an idle schedule, the BH.  So a schedule runs
- * in an RCU read-side section: a context is freed only after a grace
- * period (bhq_ctx.c), and BHs come from a SLAB_TYPESAFE_BY_RCU cache, so
- * the memory of a BH freed meanwhile is still a struct bhq_bh until the
- * scheduler leaves its section.  The section is rcu_read_lock_sched():
+ * thread, counters: the context it read from the BH before the publish)
+ * and, for an idle schedule, the BH's flags; it writes nothing of the BH
+ * after the publish.  So a schedule runs in an RCU read-side section: a
+ * context is freed only after a grace period (bhq_ctx.c), and BHs come
+ * from a SLAB_TYPESAFE_BY_RCU cache, so the memory of a BH freed
+ * meanwhile is still a struct bhq_bh until the scheduler leaves its
+ * section.  The section is rcu_read_lock_sched():
  * since the RCU flavours were consolidated (v5.0) a grace period waits
  * for preemption-disabled regions too, and under PREEMPT_RCU (Debian's
  * kernels) rcu_read_lock() is two out-of-line calls, 6% of the profile
  * benchmark's samples, where preempt_disable() is one inline increment.
- * A schedule is short and may come from any context anyway.  Reading a reused BH's NONIDLE
- * bit can only set the flag needlessly, which bhq_compute_timeout()'s
- * contract allows (it may over-estimate urgency).
+ * A schedule is short and may come from any context anyway.
+ *
+ * Type-stable is not the same BH: the cache may hand the slot out again
+ * at once, so the idle schedule may read the flags of another BH, of
+ * this context or another, scheduled or not.  That is harmless: its
+ * NONIDLE bit can only turn this context's flag on needlessly, which
+ * bhq_compute_timeout()'s contract allows (it may over-estimate
+ * urgency), and the other BH is neither written nor counted.  The
+ * bhq_lifetime KUnit suite checks that interleaving
+ * (bhq_lifetime_idle_schedule_reads_reused_bh).
+ *
+ * The price of type-stable BHs is that KASAN cannot see a use after
+ * delete: a schedule, cancel or delete of a BH after its delete acts on
+ * whatever BH sits in the slot by then, and the misuse checks on
+ * DELETED work only until the slot is reused.  So CONFIG_BHQ_DEBUG
+ * builds take BHs from a plain cache by default and free them after a
+ * grace period (call_rcu(), which waits for the schedules' sections as
+ * the type-stable cache does): a returning schedule still reads its own
+ * deleted BH, and any later use is a use after free for KASAN.  The
+ * rcu_head is in a wrapper of debug builds, struct bhq_bh_rcu; struct
+ * bhq_bh keeps its 40 bytes.  bhq.debug_bh_cache=typesafe (read-only)
+ * gives debug builds the cache of normal builds, for a test of the reuse
+ * (make kunit passes it: UML has no KASAN to lose).
  */
 
 #include <linux/bug.h>
 #include <linux/completion.h>
 #include <linux/export.h>
 #include <linux/llist.h>
+#include <linux/moduleparam.h>
 #include <linux/printk.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/stddef.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
 
 #include "bhq_internal.h"
 #include <trace/events/bhq.h>
 
 static struct kmem_cache *bhq_bh_cache;
 
+/*
+ * A BH of the debug builds' plain cache, with what its free after a grace
+ * period needs (see "Lifetimes" above).
+ */
+struct bhq_bh_rcu {
+	struct bhq_bh bh;
+	struct rcu_head rcu;
+};
+
+#ifdef CONFIG_BHQ_DEBUG
+/* bhq.debug_bh_cache: false for "rcu" (the default), true for "typesafe". */
+static bool bhq_bh_typesafe;
+
+static int bhq_debug_bh_cache_set(const char *val,
+				  const struct kernel_param *kp)
+{
+	if (sysfs_streq(val, "rcu")) {
+		bhq_bh_typesafe = false;
+	} else if (sysfs_streq(val, "typesafe")) {
+		bhq_bh_typesafe = true;
+	} else {
+		pr_err("bhq: debug_bh_cache=%s: must be rcu or typesafe\n", val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int bhq_debug_bh_cache_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", bhq_bh_typesafe ? "typesafe" : "rcu");
+}
+
+static const struct kernel_param_ops bhq_debug_bh_cache_ops = {
+	.set = bhq_debug_bh_cache_set,
+	.get = bhq_debug_bh_cache_get,
+};
+
+module_param_cb(debug_bh_cache, &bhq_debug_bh_cache_ops, NULL, 0444);
+MODULE_PARM_DESC(debug_bh_cache,
+		 "CONFIG_BHQ_DEBUG: BHs come from a plain cache and are freed after a grace period (rcu, the default) or from the type-stable cache of normal builds (typesafe)");
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/**
+ * bhq_debug_bh_cache_typesafe() - is the BH cache type-stable?
+ *
+ * For bhq's KUnit suites only (CONFIG_BHQ_DEBUG and CONFIG_KUNIT): whether
+ * bhq.debug_bh_cache=typesafe gave this debug build the
+ * SLAB_TYPESAFE_BY_RCU cache of normal builds, where a freed BH's memory
+ * may be handed out again at once, rather than the plain cache whose
+ * frees wait for a grace period.
+ *
+ * Context: any.
+ * Return: true for the type-stable cache.
+ */
+bool bhq_debug_bh_cache_typesafe(void)
+{
+	return bhq_bh_typesafe;
+}
+EXPORT_SYMBOL_IF_KUNIT(bhq_debug_bh_cache_typesafe);
+#endif
+#else
+/* Normal builds: always the type-stable cache. */
+static const bool bhq_bh_typesafe = true;
+#endif
+
 int bhq_queue_init(void)
 {
-	/* Type-safe: see "Lifetimes" at the top of this file. */
-	bhq_bh_cache = KMEM_CACHE(bhq_bh, SLAB_TYPESAFE_BY_RCU);
+	/* A BH's address is its object's in either cache. */
+	BUILD_BUG_ON(offsetof(struct bhq_bh_rcu, bh));
+
+	/* See "Lifetimes" at the top of this file. */
+	if (bhq_bh_typesafe)
+		bhq_bh_cache = KMEM_CACHE(bhq_bh, SLAB_TYPESAFE_BY_RCU);
+	else
+		bhq_bh_cache = KMEM_CACHE(bhq_bh_rcu, 0);
 	return bhq_bh_cache ? 0 : -ENOMEM;
 }
 
 void bhq_queue_exit(void)
 {
+	/* The plain cache's frees still waiting for their grace period. */
+	if (!bhq_bh_typesafe)
+		rcu_barrier();
 	kmem_cache_destroy(bhq_bh_cache);
 }
 
@@ -385,11 +485,30 @@ static struct bhq_bh *bhq_bh_alloc(struct bhq_ctx *ctx, bhq_func_t func,
 	return bh;
 }
 
+static void bhq_bh_free_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(bhq_bh_cache, container_of(rcu, struct bhq_bh_rcu, rcu));
+}
+
+/*
+ * Give back a BH that was published: at once to the type-stable cache,
+ * after a grace period to the debug builds' plain one, so that a schedule
+ * still returning reads a struct bhq_bh either way ("Lifetimes" above).
+ */
+static void bhq_bh_release(struct bhq_bh *bh)
+{
+	if (bhq_bh_typesafe)
+		kmem_cache_free(bhq_bh_cache, bh);
+	else
+		call_rcu(&container_of(bh, struct bhq_bh_rcu, bh)->rcu,
+			 bhq_bh_free_rcu);
+}
+
 void bhq_bh_free(struct bhq_ctx *ctx, struct bhq_bh *bh)
 {
 	if (bh->id)
 		xa_erase(&ctx->bhs, bh->id);
-	kmem_cache_free(bhq_bh_cache, bh);
+	bhq_bh_release(bh);
 	this_cpu_dec(ctx->counters->live);
 	bhq_count(&ctx->counters->deleted);
 }
@@ -508,7 +627,7 @@ void bhq_bh_delete(struct bhq_bh *bh)
 	old = atomic_read(&bh->flags);
 	if (old & BHQ_BH_ORPHANED) {
 		/* Its context is gone; the owner frees its leaked BH. */
-		kmem_cache_free(bhq_bh_cache, bh);
+		bhq_bh_release(bh);
 		return;
 	}
 	if (bhq_misuse(old & BHQ_BH_DELETED,

@@ -1118,6 +1118,192 @@ static void bhq_lifetime_destroy_while_owner_enters(struct kunit *test)
 	lt_destroy_while_owner_enters(test);
 }
 
+/* --- 7. a schedule still returning reads a reused BH ------------------- */
+
+#ifdef CONFIG_BHQ_DEBUG
+/* Oneshots the second context may allocate before one lands in the slot. */
+#define LT_REUSE_TRIES	256
+
+struct lt_reuse {
+	struct bhq_ctx *ctx;		/* the idle schedule's, manual */
+	struct bhq_ctx *other;		/* the second context, manual */
+	struct bhq_bh *bh;		/* the idle schedule's BH: its slot */
+	atomic_t runs;			/* of @bh's callback */
+	bool wrong_publish;		/* the call ran in another publish */
+	int err;			/* of the last oneshot */
+	unsigned int tries;		/* oneshots scheduled on @other */
+	bool reused;			/* the last one is in @bh's slot */
+	atomic_t other_runs[LT_REUSE_TRIES];	/* of each oneshot */
+};
+
+/* @bh's callback: it deletes its own BH, as a callback may. */
+static void lt_reuse_delete_fn(void *opaque)
+{
+	struct lt_reuse *u = opaque;
+
+	atomic_inc(&u->runs);
+	bhq_bh_delete(u->bh);
+}
+
+static void lt_reuse_count_fn(void *opaque)
+{
+	atomic_inc(opaque);
+}
+
+/*
+ * Run inside the idle schedule of @u->bh, right after it added the BH to
+ * the list, before it re-reads the BH's flags (bhq_nonidle_while_adding()):
+ * the callback runs and deletes the BH, a poll frees it, and the second
+ * context schedules oneshots until one is allocated in the freed slot.
+ * Nothing here may sleep: the schedule is in its RCU read-side section.
+ */
+static void lt_reuse_in_publish(void *arg)
+{
+	struct lt_reuse *u = arg;
+	struct llist_node *slot = &u->bh->node;
+
+	if (READ_ONCE(u->ctx->pending.first) != slot) {
+		u->wrong_publish = true;
+		return;
+	}
+	/* Runs the callback, which puts the deleted BH back on the list ... */
+	bhq_debug_poll_atomic(u->ctx);
+	/* ... and this poll frees it: with the type-stable cache, at once. */
+	bhq_debug_poll_atomic(u->ctx);
+	while (!u->reused && u->tries < LT_REUSE_TRIES) {
+		u->err = bhq_schedule_oneshot(u->other, lt_reuse_count_fn,
+					      &u->other_runs[u->tries],
+					      GFP_ATOMIC);
+		if (u->err)
+			return;
+		u->tries++;
+		/* The newest BH on @other's list is the oneshot just made. */
+		u->reused = READ_ONCE(u->other->pending.first) == slot;
+	}
+}
+
+/*
+ * An idle schedule still returning when its BH has been deleted by its
+ * callback, freed, and handed out again as a oneshot of another context
+ * that is pending there: the interleaving of production kernels, whose
+ * cache is SLAB_TYPESAFE_BY_RCU, and which no memory checker sees (KASAN
+ * delays the reuse of such a cache by a grace period).  One CPU suffices:
+ * the steps run inside the schedule, right after its publish
+ * (bhq_debug_call_at_next_publish()).  It needs the type-stable cache,
+ * bhq.debug_bh_cache=typesafe (make kunit passes it); with the default rcu
+ * cache of debug builds the slot comes back only after the schedule has
+ * returned, and the case skips.
+ *
+ * After its publish the schedule counts on the context it read before
+ * it (this case's first one) and re-reads the NONIDLE bit of what now
+ * sits in the slot: the oneshot, scheduled non-idle.  So it turns the
+ * first context's non-idle flag on, needlessly: nothing is pending there,
+ * and bhq_compute_timeout() says 0 until the next poll clears the flag,
+ * which its contract allows.  It writes nothing to the oneshot and counts
+ * nothing on the second context.  Exactly, with N oneshots scheduled
+ * (N >= 1, the last in the slot; usually 1):
+ *
+ * - first context: scheduled 1, coalesced 0, executed 1 and executed_idle
+ *   1 (the BH ran as scheduled, idle: its NONIDLE bit was read only after
+ *   it ran), cancelled 0, deleted 1, live 0, wakeups 0 (manual);
+ * - second context, after one poll: scheduled N, coalesced 0, executed N,
+ *   executed_idle 0 (oneshots are non-idle), cancelled 0, deleted N,
+ *   live 0, wakeups 0;
+ * - the first BH's callback ran once, and each oneshot's once, the one in
+ *   the slot included; no misuse was counted.
+ *
+ * A schedule that read the context, or counted, through the BH after its
+ * publish would count on the second context; one that wrote the BH's
+ * flags would make the oneshot run twice, or not at all.
+ *
+ * The other cases of a schedule still returning check, with the rcu cache
+ * (make kunit-qemu, under KASAN), that the schedule touches the deleted BH
+ * only inside its read-side section: the BH is then still allocated, and
+ * KASAN reports any use after the grace period.  With the type-stable
+ * cache they check that it finishes on memory that may have been freed;
+ * as they allocate no BH meanwhile it reads the deleted BH itself, and
+ * only KASAN (which then delays the reuse by a grace period) would see a
+ * use outside the section.
+ */
+static void bhq_lifetime_idle_schedule_reads_reused_bh(struct kunit *test)
+{
+	long misuse = bhq_misuse_count();
+	struct lt_reuse *u;
+	struct bhq_stats s;
+	unsigned int i;
+	bool flag_on;
+
+	if (!bhq_debug_bh_cache_typesafe())
+		kunit_skip(test, "the BH cache is not type-stable (bhq.debug_bh_cache=rcu)");
+	u = kunit_kzalloc(test, sizeof(*u), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, u);
+	u->ctx = bhq_ctx_create("kunit-reuse", BHQ_CTX_MANUAL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(u->ctx));
+	u->other = bhq_ctx_create("kunit-reuse2", BHQ_CTX_MANUAL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(u->other));
+	u->bh = bhq_bh_new(u->ctx, lt_reuse_delete_fn, u);
+	KUNIT_ASSERT_NOT_NULL(test, u->bh);
+
+	bhq_debug_call_at_next_publish(lt_reuse_in_publish, u);
+	bhq_bh_schedule_idle(u->bh);
+	/* @u->bh is freed: only its address is compared below. */
+	KUNIT_EXPECT_FALSE(test, u->wrong_publish);
+	KUNIT_EXPECT_EQ(test, u->err, 0);
+	KUNIT_EXPECT_GE(test, u->tries, 1);
+	kunit_info(test, "%u oneshot(s) until the slot was reused: %s",
+		   u->tries, u->reused ? "yes" : "no");
+
+	/* Nothing is pending on the first context, but the flag is on. */
+	KUNIT_EXPECT_TRUE(test, llist_empty(&u->ctx->pending));
+	flag_on = u->reused && !bhq_compute_timeout(u->ctx);
+	KUNIT_EXPECT_FALSE(test, bhq_poll(u->ctx));
+	KUNIT_EXPECT_EQ(test, bhq_compute_timeout(u->ctx), BHQ_TIMEOUT_INFINITE);
+	/* Only non-idle BHs on the second: the poll makes progress. */
+	KUNIT_EXPECT_EQ(test, bhq_poll(u->other), u->tries > 0);
+	if (!u->reused) {
+		bhq_ctx_destroy(u->other);
+		bhq_ctx_destroy(u->ctx);
+		kunit_skip(test, "the cache did not hand the freed BH out again in %u allocations",
+			   u->tries);
+	}
+	KUNIT_EXPECT_TRUE_MSG(test, flag_on,
+			      "the idle schedule did not read the reused BH's NONIDLE bit");
+
+	bhq_ctx_get_stats(u->ctx, &s);
+	KUNIT_EXPECT_EQ(test, s.scheduled, 1);
+	KUNIT_EXPECT_EQ(test, s.coalesced, 0);
+	KUNIT_EXPECT_EQ(test, s.executed, 1);
+	KUNIT_EXPECT_EQ(test, s.executed_idle, 1);
+	KUNIT_EXPECT_EQ(test, s.cancelled, 0);
+	KUNIT_EXPECT_EQ(test, s.deleted, 1);
+	KUNIT_EXPECT_EQ(test, s.live, 0);
+	KUNIT_EXPECT_EQ(test, s.wakeups, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->runs), 1);
+
+	bhq_ctx_get_stats(u->other, &s);
+	KUNIT_EXPECT_EQ(test, s.scheduled, u->tries);
+	KUNIT_EXPECT_EQ(test, s.coalesced, 0);
+	KUNIT_EXPECT_EQ(test, s.executed, u->tries);
+	KUNIT_EXPECT_EQ(test, s.executed_idle, 0);
+	KUNIT_EXPECT_EQ(test, s.cancelled, 0);
+	KUNIT_EXPECT_EQ(test, s.deleted, u->tries);
+	KUNIT_EXPECT_EQ(test, s.live, 0);
+	KUNIT_EXPECT_EQ(test, s.wakeups, 0);
+	for (i = 0; i < u->tries; i++)
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&u->other_runs[i]), 1,
+				    "oneshot %u of %u", i + 1, u->tries);
+
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), misuse);
+	bhq_ctx_destroy(u->other);
+	bhq_ctx_destroy(u->ctx);
+}
+#else
+static void bhq_lifetime_idle_schedule_reads_reused_bh(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_BHQ_DEBUG");
+}
+#endif
+
 static struct kunit_case bhq_lifetime_cases[] = {
 	KUNIT_CASE_PARAM(bhq_lifetime_destroy_while_schedule_returns,
 			 lt_returning_gen_params),
@@ -1133,6 +1319,7 @@ static struct kunit_case bhq_lifetime_cases[] = {
 	KUNIT_CASE_PARAM(bhq_lifetime_cancel_sync_self_rescheduling,
 			 lt_kind_gen_params),
 	KUNIT_CASE(bhq_lifetime_destroy_while_owner_enters),
+	KUNIT_CASE(bhq_lifetime_idle_schedule_reads_reused_bh),
 	{}
 };
 

@@ -6,9 +6,13 @@
 #
 #   scripts/kunit.sh [um|qemu|kcsan] [kunit.py arguments...]
 #
-#   um     UML, one CPU (make kunit)
+#   um     UML, one CPU (make kunit), with the type-stable BH cache of
+#          normal builds (bhq.debug_bh_cache=typesafe: UML has no KASAN,
+#          and the reuse case of bhq_lifetime needs it)
 #   qemu   x86_64 under QEMU, 4 vCPUs (CPU 3 isolated, for the hotplug
-#          suite), lockdep, KASAN, kmemleak, debug objects (make kunit-qemu)
+#          suite), lockdep, KASAN, kmemleak, debug objects (make kunit-qemu),
+#          with debug builds' default BH cache (rcu: KASAN sees a use after
+#          delete)
 #   kcsan  the same with KCSAN instead of KASAN (make kunit-kcsan)
 #   link   only link the project into the tree (scripts/debug-kernel.sh)
 #
@@ -46,7 +50,7 @@ args=(--kunitconfig="$k/.kunitconfig" --kunitconfig="$BHQ_TOP/configs/debug.conf
 expect=()
 case "$profile" in
 um)
-	args+=(--arch=um)
+	args+=(--arch=um --kernel_args=bhq.debug_bh_cache=typesafe)
 	;;
 qemu | kcsan)
 	ensure_pkgs $BHQ_PKGS_GUEST
@@ -82,6 +86,12 @@ for e in "${expect[@]}"; do
 	grep -qE "$e" "$raw" || die "the kernel log lacks '$e': not the configured kernel; see $raw"
 	say "kernel log has: $(grep -m1 -oE "$e.*" "$raw")"
 done
+# make kunit passes bhq.debug_bh_cache=typesafe for the reuse case: it must
+# run, not skip.
+if [ "$profile" = um ] &&
+	! grep -qE '^ *ok [0-9]+ bhq_lifetime_idle_schedule_reads_reused_bh$' "$raw"; then
+	die "bhq_lifetime_idle_schedule_reads_reused_bh did not run and pass; see $raw"
+fi
 # Expected warnings of the misuse tests are bracketed; anything else fails.
 if sed -n '/Subtest: bhq/,$p' "$raw" |
 	sh "$BHQ_TOP/tools/testing/selftests/bhq/console-badness.sh"; then

@@ -82,12 +82,19 @@
  * callback is neither pending nor running, and no schedule call that
  * returned before it did makes the callback run again.
  *
- * Lifetimes behind (1) and (2): schedules run under rcu_read_lock_sched(),
- * BHs come from a SLAB_TYPESAFE_BY_RCU cache and contexts are freed after
- * a grace period, so a schedule that is still returning never touches
- * freed memory.  A callback's own data (its opaque pointer) is the user's: to
- * free it, first make sure the callback can no longer start or run, with
- * bhq_bh_cancel_sync() or bhq_ctx_flush().
+ * Lifetimes behind (1) and (2): schedules run under rcu_read_lock_sched()
+ * and contexts are freed after a grace period, so a schedule that is
+ * still returning never touches a freed context.  BHs come from a
+ * SLAB_TYPESAFE_BY_RCU cache: the BH such a schedule may still read is
+ * type-stable, not necessarily the same BH; it may have been freed and
+ * handed out again as another BH, of another context perhaps.  That is
+ * harmless because after its publish the schedule only reads that BH's
+ * NONIDLE bit, which at worst makes its own context poll without a
+ * timeout once more, and writes nothing to it.  (CONFIG_BHQ_DEBUG builds
+ * free BHs after a grace period instead, so that KASAN sees a use after
+ * delete: see bhq.debug_bh_cache.)  A callback's own data (its opaque
+ * pointer) is the user's: to free it, first make sure the callback can no
+ * longer start or run, with bhq_bh_cancel_sync() or bhq_ctx_flush().
  */
 #ifndef _LINUX_BHQ_H
 #define _LINUX_BHQ_H
