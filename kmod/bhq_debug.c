@@ -190,6 +190,17 @@ void bhq_debug_destroy_end(struct bhq_ctx *ctx)
 }
 
 /*
+ * The owner of a manual context got the role after waiting through
+ * @borrows borrowed polls: the bound of "Ownership" in bhq_poll.c, which
+ * KUnit checks.
+ */
+void bhq_debug_owner_waited(struct bhq_ctx *ctx, unsigned int borrows)
+{
+	if (borrows > ctx->debug_max_borrows)
+		WRITE_ONCE(ctx->debug_max_borrows, borrows);
+}
+
+/*
  * Polling threads ignore the end of their window, and their window does
  * not adapt, while this is set; a hold that ran out of time says so.
  */

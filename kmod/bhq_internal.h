@@ -60,6 +60,7 @@ void bhq_debug_flush_begin(struct bhq_ctx *ctx);
 void bhq_debug_flush_end(struct bhq_ctx *ctx);
 void bhq_debug_destroy_begin(struct bhq_ctx *ctx);
 void bhq_debug_destroy_end(struct bhq_ctx *ctx);
+void bhq_debug_owner_waited(struct bhq_ctx *ctx, unsigned int borrows);
 bool bhq_debug_spin_on(u64 spin_start);
 bool bhq_debug_spin_held(void);
 void bhq_debug_count_kick(void);
@@ -106,6 +107,11 @@ static inline void bhq_debug_destroy_begin(struct bhq_ctx *ctx)
 }
 
 static inline void bhq_debug_destroy_end(struct bhq_ctx *ctx)
+{
+}
+
+static inline void bhq_debug_owner_waited(struct bhq_ctx *ctx,
+					  unsigned int borrows)
 {
 }
 
@@ -190,6 +196,8 @@ struct bhq_poll_frame;
  * @lockdep_key: @lockdep_map's class, one per context
  * @debug_state: CONFIG_BHQ_DEBUG: BHQ_DEBUG_CTX_* (bhq_debug.c)
  * @debug_flushes: CONFIG_BHQ_DEBUG: flushes and sync cancels under way
+ * @debug_max_borrows: CONFIG_BHQ_DEBUG: the most borrowed polls a manual
+ *	context's owner waited through in one bhq_poll() (owner writes)
  * @name: the context's name
  *
  * The first cache line is shared by every scheduler, the second belongs
@@ -225,6 +233,7 @@ struct bhq_ctx {
 #ifdef CONFIG_BHQ_DEBUG
 	int debug_state;
 	atomic_t debug_flushes;
+	unsigned int debug_max_borrows;
 #endif
 	char name[BHQ_CTX_NAME_MAX + 1];
 };

@@ -142,6 +142,7 @@ static void bhq_poll_misuse_busy(struct bhq_ctx *ctx, unsigned long owner)
  */
 static noinline bool bhq_poll_enter_slow(struct bhq_ctx *ctx)
 {
+	unsigned int borrows = 0;
 	unsigned long owner;
 
 	for (;;) {
@@ -157,15 +158,16 @@ static noinline bool bhq_poll_enter_slow(struct bhq_ctx *ctx)
 		/* bhq_poll_release() wakes us. */
 		WRITE_ONCE(ctx->owner_waits, true);
 		wait_var_event(&ctx->poller, READ_ONCE(ctx->poller) != owner);
+		borrows++;
 	}
 	WRITE_ONCE(ctx->owner_waits, false);
+	bhq_debug_owner_waited(ctx, borrows);
 	return !owner;
 }
 
 /*
  * Become the poller of @ctx, or find that we already are (nesting).
- * Returns false after a warning on misuse, and quietly when the context's
- * destroy has claimed the role meanwhile.
+ * Returns false after a warning on misuse.
  */
 static bool bhq_poll_enter(struct bhq_ctx *ctx)
 {

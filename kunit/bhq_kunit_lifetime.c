@@ -364,6 +364,7 @@ struct lt_manual {
 	struct completion started;	/* the second task is about to call */
 	struct completion returned;	/* the second task's call returned */
 	bool finished_at_return;
+	bool nested_met_barrier;	/* lt_nest_fn() saw the barrier pending */
 	void (*call)(struct lt_manual *m);	/* the second task's call */
 };
 
@@ -496,6 +497,54 @@ static void bhq_lifetime_owner_polls_while_another_task_flushes(struct kunit *te
 	bhq_ctx_destroy(m->ctx);
 }
 
+/*
+ * The owner polls in a tight loop while two tasks flush in loops: the
+ * owner gets the role after at most two borrowed polls per bhq_poll()
+ * call ("Ownership" in kmod/bhq_poll.c: one per flushing task that read
+ * ctx->owner_waits before the owner set it), however long the flushes go
+ * on.  The old owner cleared the flag before each retry, so the flushes
+ * could take the role from it again and again.  CONFIG_BHQ_DEBUG counts
+ * the borrowed polls an owner waited through.
+ */
+static void bhq_lifetime_owner_waits_for_two_flushers_bounded(struct kunit *test)
+{
+	struct task_struct *owner, *flusher[2];
+	long misuse = bhq_misuse_count();
+	unsigned int i, borrows = 0;
+	struct lt_manual *m;
+
+	if (!IS_ENABLED(CONFIG_BHQ_DEBUG))
+		kunit_skip(test, "needs CONFIG_BHQ_DEBUG");
+	m = lt_manual_new(test, "kunit-ownbound", lt_count_fn, BHQ_CTX_MANUAL);
+	for (i = 0; i < ARRAY_SIZE(flusher); i++)
+		flusher[i] = lt_run(test, lt_flusher_thread, m, "bhq-lt-bflush");
+	owner = lt_run(test, lt_owner_thread, m, "bhq-lt-bowner");
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&m->owner_exit,
+							  6 * LT_WAIT), 0);
+	lt_reap(owner);
+	for (i = 0; i < ARRAY_SIZE(flusher); i++) {
+		/* One completion each; a flusher left waits for a poll. */
+		if (!wait_for_completion_timeout(&m->flusher_done, LT_WAIT)) {
+			KUNIT_FAIL(test, "a flusher did not return");
+			bhq_poll(m->ctx);
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(flusher); i++)
+		lt_reap(flusher[i]);
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count(), misuse);
+	KUNIT_EXPECT_EQ(test, atomic_read(&m->runs), m->rounds);
+#ifdef CONFIG_BHQ_DEBUG
+	borrows = READ_ONCE(m->ctx->debug_max_borrows);
+#endif
+	kunit_info(test, "%u rounds, %d flushes, at most %u borrowed polls waited for",
+		   m->rounds, atomic_read(&m->flushes), borrows);
+	KUNIT_EXPECT_LE(test, borrows, 2);
+	bhq_bh_delete(m->bh);
+	bhq_ctx_destroy(m->ctx);
+	if (!borrows)
+		kunit_skip(test, "the owner never met a borrowed poll");
+}
+
 static void lt_block_fn(void *opaque)
 {
 	struct lt_manual *m = opaque;
@@ -594,7 +643,7 @@ static void lt_nest_fn(void *opaque)
 
 	complete(&m->inside);
 	/* The flusher's barrier is pending: the nested poll carves it. */
-	lt_wait_pending(m->ctx);
+	WRITE_ONCE(m->nested_met_barrier, lt_wait_pending(m->ctx));
 	bhq_poll(m->ctx);
 	complete(&m->nested);
 	wait_for_completion_timeout(&m->release, LT_WAIT);
@@ -622,6 +671,8 @@ static void bhq_lifetime_flush_waits_for_outer_callback(struct kunit *test)
 	m->call = lt_call_flush;
 	flusher = lt_run(test, lt_second_task_thread, m, "bhq-lt-flush2");
 	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&m->nested, LT_WAIT), 0);
+	/* Else the nested poll met no barrier: not the case it is about. */
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(m->nested_met_barrier));
 	msleep(20);
 	KUNIT_EXPECT_FALSE(test, completion_done(&m->returned));
 	complete(&m->release);
@@ -1309,6 +1360,7 @@ static struct kunit_case bhq_lifetime_cases[] = {
 			 lt_returning_gen_params),
 	KUNIT_CASE(bhq_lifetime_self_delete_while_idle_schedule_returns),
 	KUNIT_CASE(bhq_lifetime_owner_polls_while_another_task_flushes),
+	KUNIT_CASE(bhq_lifetime_owner_waits_for_two_flushers_bounded),
 	KUNIT_CASE(bhq_lifetime_flush_from_second_task_after_last_poll),
 	KUNIT_CASE(bhq_lifetime_flush_waits_for_outer_callback),
 	KUNIT_CASE(bhq_lifetime_destroy_waits_for_poller),
