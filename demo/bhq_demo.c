@@ -18,6 +18,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/smp.h>
 
 #include <linux/bhq.h>
@@ -83,6 +84,8 @@ static void demo_gate_fn(void *opaque)
 	wait_for_completion(&dc->gate_open);
 }
 
+static DEFINE_SPINLOCK(demo_atomic_lock);
+
 static void demo_oneshot_fn(void *opaque)
 {
 	atomic_inc(opaque);
@@ -115,10 +118,15 @@ static int demo_round(unsigned int cpu)
 	for (i = 0; i < nr_bhs; i += 16)
 		bhq_bh_schedule(dc->bhs[i].bh);
 
-	local_irq_save(irqflags);
+	/*
+	 * A oneshot from atomic context.  Under a spinlock, not
+	 * local_irq_save(): on PREEMPT_RT the allocator may not run with
+	 * interrupts off, whatever the gfp, and a spinlock_t sleeps there.
+	 */
+	spin_lock_irqsave(&demo_atomic_lock, irqflags);
 	err = bhq_schedule_oneshot(ctx, demo_oneshot_fn, &dc->oneshots,
 				   GFP_ATOMIC);
-	local_irq_restore(irqflags);
+	spin_unlock_irqrestore(&demo_atomic_lock, irqflags);
 
 	complete(&dc->gate_open);
 	bhq_ctx_flush(ctx);

@@ -203,6 +203,9 @@ static void bhqt_destroy_schedule(struct bhqt_destroy_bh *b, bool idle)
 /* A oneshot from @w, or from the control thread (NULL). */
 static void bhqt_destroy_oneshot(struct bhqt_destroy_round *r, struct bhqt_worker *w)
 {
+	/* No allocation in hard interrupt context on PREEMPT_RT. */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) && w && w->hardirq)
+		return;
 	atomic_inc(&r->oneshots_made);
 	if (bhq_schedule_oneshot(r->ctx, bhqt_destroy_oneshot_fn, r,
 				 w && w->hardirq ? GFP_ATOMIC : GFP_KERNEL)) {

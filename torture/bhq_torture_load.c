@@ -252,8 +252,15 @@ static void bhqt_oneshot_fn(void *opaque);
  */
 static void bhqt_oneshot(struct bhqt_producer *p, struct bhqt_ctx *tctx, gfp_t gfp)
 {
-	struct bhqt_oneshot *o = kmalloc(sizeof(*o), gfp);
+	struct bhqt_oneshot *o;
 
+	/*
+	 * On PREEMPT_RT the allocator may not be called from hard interrupt
+	 * context (a _HARD hrtimer), whatever the gfp: no oneshot there.
+	 */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) && in_hardirq())
+		return;
+	o = kmalloc(sizeof(*o), gfp);
 	if (!o) {
 		bhqt_inc(BHQT_ALLOC_FAILURES);
 		return;
