@@ -1169,6 +1169,87 @@ static void bhq_lifetime_destroy_while_owner_enters(struct kunit *test)
 	lt_destroy_while_owner_enters(test);
 }
 
+struct lt_draining {
+	struct bhq_ctx *ctx;
+	struct bhq_bh *other;		/* a BH the test task misuses */
+	struct completion inside;	/* the drain runs the blocking callback */
+	struct completion release;
+	struct completion destroyed;
+};
+
+/* Run by the drain: block, then delete @other (an own callback may). */
+static void lt_draining_fn(void *opaque)
+{
+	struct lt_draining *d = opaque;
+
+	complete(&d->inside);
+	wait_for_completion_timeout(&d->release, LT_WAIT);
+	bhq_bh_delete(d->other);
+}
+
+static int lt_draining_destroyer_thread(void *arg)
+{
+	struct lt_draining *d = arg;
+
+	bhq_ctx_destroy(d->ctx);
+	complete(&d->destroyed);
+	lt_park_until_stopped();
+	return 0;
+}
+
+/*
+ * While destroy drains a manual context (its callback blocks in the
+ * destroyer's task), another task schedules a BH of it, flushes it and
+ * sync-cancels the BH: note (4) of include/linux/bhq.h rules all three
+ * out, and CONFIG_BHQ_DEBUG reports each exactly once and does nothing
+ * else: the BH is not queued (the drain runs nothing more), the flush
+ * and the cancel do not wait.  Without the checks the schedule would be
+ * drained and run, and the flush would poll in place of the destroyer.
+ */
+static void bhq_lifetime_calls_while_destroy_drains(struct kunit *test)
+{
+	struct task_struct *destroyer;
+	struct lt_draining *d;
+	struct bhq_stats s;
+	long misuse;
+
+	if (!IS_ENABLED(CONFIG_BHQ_DEBUG))
+		kunit_skip(test, "needs CONFIG_BHQ_DEBUG");
+	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	init_completion(&d->inside);
+	init_completion(&d->release);
+	init_completion(&d->destroyed);
+	d->ctx = bhq_ctx_create("kunit-draining", BHQ_CTX_MANUAL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(d->ctx));
+	d->other = bhq_bh_new(d->ctx, lt_draining_fn, d);
+	KUNIT_ASSERT_NOT_NULL(test, d->other);
+	KUNIT_ASSERT_EQ(test, bhq_schedule_oneshot(d->ctx, lt_draining_fn, d,
+						   GFP_KERNEL), 0);
+	misuse = bhq_misuse_count();
+
+	destroyer = lt_run(test, lt_draining_destroyer_thread, d, "bhq-lt-drain");
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&d->inside, LT_WAIT), 0);
+	kunit_info(test, "BHQ-EXPECTED-WARNING-BEGIN calls while destroy drains");
+	bhq_bh_schedule(d->other);
+	bhq_ctx_flush(d->ctx);
+	bhq_bh_cancel_sync(d->other);
+	kunit_info(test, "BHQ-EXPECTED-WARNING-END");
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count() - misuse, 3);
+	/* The schedule changed nothing: not counted, not queued. */
+	bhq_ctx_get_stats(d->ctx, &s);
+	KUNIT_EXPECT_EQ(test, s.scheduled, 1);
+	KUNIT_EXPECT_EQ(test, s.refused, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->other->flags), 0);
+	KUNIT_EXPECT_TRUE(test, llist_empty(&d->ctx->pending));
+	KUNIT_EXPECT_FALSE(test, completion_done(&d->destroyed));
+	complete(&d->release);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&d->destroyed, LT_WAIT), 0);
+	/* The drain itself reported nothing: no leak, no late poll. */
+	KUNIT_EXPECT_EQ(test, bhq_misuse_count() - misuse, 3);
+	lt_reap(destroyer);
+}
+
 /* --- 7. a schedule still returning reads a reused BH ------------------- */
 
 #ifdef CONFIG_BHQ_DEBUG
@@ -1371,6 +1452,7 @@ static struct kunit_case bhq_lifetime_cases[] = {
 	KUNIT_CASE_PARAM(bhq_lifetime_cancel_sync_self_rescheduling,
 			 lt_kind_gen_params),
 	KUNIT_CASE(bhq_lifetime_destroy_while_owner_enters),
+	KUNIT_CASE(bhq_lifetime_calls_while_destroy_drains),
 	KUNIT_CASE(bhq_lifetime_idle_schedule_reads_reused_bh),
 	{}
 };
